@@ -1,0 +1,1 @@
+"""agents: the roles, the loop, the LLM gateway and the embedded local models."""
