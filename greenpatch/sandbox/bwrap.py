@@ -101,7 +101,7 @@ class BwrapSandbox(Sandbox):
             killed_reason=outcome.killed_reason,
             duration_s=outcome.duration_s,
             backend=self.name,
-            warnings=self.warnings(),
+            warnings=(*self.warnings(), *outcome.warnings),
             collected=collected,
         )
 

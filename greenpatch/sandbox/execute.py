@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from greenpatch.errors import SandboxError
-from greenpatch.sandbox.limits import Limits, PidsCgroup, apply_rlimits
+from greenpatch.sandbox.cgroups import RunCgroups
+from greenpatch.sandbox.limits import MB, Limits, apply_rlimits
 from greenpatch.sandbox.result import TIMEOUT_EXIT_CODE
 
 _READ_CHUNK = 65536
@@ -60,6 +61,7 @@ class Outcome:
     timed_out: bool
     killed_reason: str | None
     duration_s: float
+    warnings: tuple[str, ...] = ()
 
 
 def execute(
@@ -77,8 +79,8 @@ def execute(
     `setup` runs in the child before the limits are applied (e.g. the namespace mount).
     `signal_offset`: the launcher (bwrap) reports a signal death as exit status 128 + N.
     """
-    cgroup = PidsCgroup.create(limits.processes)
-    preexec = _preexec(setup, limits, cgroup)
+    cgroups = RunCgroups.create(max_pids=limits.processes, memory_bytes=limits.memory_mb * MB)
+    preexec = _preexec(setup, limits, cgroups.procs_paths)
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -92,8 +94,7 @@ def execute(
             preexec_fn=preexec,
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        if cgroup:
-            cgroup.remove()
+        cgroups.remove()
         raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
     try:
         out, err, timed_out, overflow = _supervise(proc, limits, timeout, start)
@@ -101,25 +102,35 @@ def execute(
         _kill_group(proc.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
-        pids_hit = bool(cgroup and cgroup.hit_limit())
-        if cgroup:
-            cgroup.remove()
+        hits = {c for c in ("pids", "memory") if cgroups.hit(c)}
+        cgroups.remove()
     duration = time.monotonic() - start
     code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
     sig = -code if code < 0 else (code - 128 if signal_offset and 128 < code < 160 else 0)
     exit_code = TIMEOUT_EXIT_CODE if timed_out else (128 + sig if sig else code)
-    reason = _reason(limits, timeout, timed_out, overflow, pids_hit, sig, err)
-    return Outcome(exit_code, out.text(), err.text(), timed_out, reason, duration)
+    reason = _reason(limits, timeout, timed_out, overflow, hits, sig, err)
+    warnings = _unenforced(limits, cgroups)
+    return Outcome(exit_code, out.text(), err.text(), timed_out, reason, duration, warnings)
+
+
+def _unenforced(limits: Limits, cgroups: RunCgroups) -> tuple[str, ...]:
+    # RLIMIT_NPROC never binds root; without a pids cgroup nothing bounds a fork bomb but
+    # the wall clock.
+    if limits.processes and os.geteuid() == 0 and "pids" not in cgroups.controllers:
+        return (
+            "process limit not enforced: running as root and no writable pids cgroup; "
+            "only the timeout bounds a fork bomb",
+        )
+    return ()
 
 
 def _preexec(
-    setup: Callable[[], None] | None, limits: Limits, cgroup: PidsCgroup | None
+    setup: Callable[[], None] | None, limits: Limits, procs_paths: tuple[bytes, ...]
 ) -> Callable[[], None]:
     rlimits = limits.rlimits()
-    procs_path = cgroup.procs_path if cgroup else None
 
     def child() -> None:
-        if procs_path is not None:
+        for procs_path in procs_paths:
             fd = os.open(procs_path, os.O_WRONLY)
             try:
                 os.write(fd, b"0")
@@ -192,7 +203,7 @@ def _reason(
     timeout: float | None,
     timed_out: bool,
     overflow: bool,
-    pids_hit: bool,
+    hits: set[str],
     sig: int,
     err: _Capture,
 ) -> str | None:
@@ -202,16 +213,22 @@ def _reason(
     if overflow:
         mb = limits.output_kill_bytes // (1024 * 1024)
         reasons.append(f"output limit: killed after more than {mb} MB of output")
-    if pids_hit:
+    if "pids" in hits:
         reasons.append(f"process limit: refused to start more than {limits.processes} processes")
     if sig == signal.SIGXCPU:
         reasons.append(f"cpu limit: used more than {limits.cpu_seconds} s of CPU time")
+    elif "memory" in hits:
+        reasons.append(f"memory limit: killed using more than {limits.memory_mb} MB in total")
     elif sig == signal.SIGKILL and not (timed_out or overflow):
         reasons.append(f"killed by SIGKILL (cpu limit of {limits.cpu_seconds} s, or out of memory)")
     elif sig == signal.SIGXFSZ:
         reasons.append(f"file size limit: wrote a file larger than {limits.file_size_mb} MB")
     elif sig and not (timed_out or overflow):
         reasons.append(f"killed by signal {signal.strsignal(sig) or sig}")
-    if limits.memory_mb and any(m.encode() in err.head + err.tail for m in _MEMORY_MARKERS):
+    if (
+        limits.memory_mb
+        and "memory" not in hits
+        and any(m.encode() in err.head + err.tail for m in _MEMORY_MARKERS)
+    ):
         reasons.append(f"memory limit: allocation refused above {limits.memory_mb} MB")
     return "; ".join(reasons) or None

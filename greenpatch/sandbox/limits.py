@@ -1,27 +1,20 @@
 """Resource limits for one sandboxed run, and how they are applied to a process.
 
 Limits are rlimits set in the child just before `exec`, so they bind the sandboxed command
-and everything it starts. The one exception is the process count: RLIMIT_NPROC counts every
-process of the user and is never enforced for root, so where a `pids` cgroup can be created
-the count is bounded there instead (see `PidsCgroup`).
+and everything it starts. Two limits need more than rlimits: RLIMIT_NPROC counts every process of
+the user and is never enforced for root, and RLIMIT_AS bounds each process, not their sum. So
+where cgroups can be created the run also gets `pids` and `memory` cgroups (see cgroups.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import resource
-import time
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
-# cgroup v1 (one hierarchy per controller) and v2 (unified) locations of the pids controller.
-_PIDS_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,70 +57,3 @@ def apply_rlimits(pairs: tuple[tuple[int, int], ...]) -> None:
         # RLIMIT_CPU: a soft limit below the hard one sends SIGXCPU first, then SIGKILL.
         new_hard = cap + 5 if res == resource.RLIMIT_CPU and hard == resource.RLIM_INFINITY else cap
         resource.setrlimit(res, (cap, new_hard))
-
-
-class PidsCgroup:
-    """A throwaway `pids` cgroup bounding how many processes one run may have.
-
-    Created per run and removed afterwards; `procs_path` is what the child writes its pid to
-    before `exec`. `create` returns None where no writable pids controller exists, and the
-    caller falls back to RLIMIT_NPROC alone.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.procs_path = str(path / "cgroup.procs").encode()
-
-    @classmethod
-    def create(cls, max_pids: int) -> PidsCgroup | None:
-        """A new cgroup with `pids.max` set, or None when none can be made here."""
-        if max_pids <= 0:
-            return None
-        for root in _PIDS_ROOTS:
-            if not (root / "cgroup.procs").exists() or not os.access(root, os.W_OK):
-                continue
-            if root.name != "pids" and "pids" not in _v2_controllers(root):
-                continue
-            path = root / f"greenpatch-{uuid.uuid4().hex[:12]}"
-            try:
-                path.mkdir()
-                (path / "pids.max").write_text(str(max_pids))
-            except OSError as exc:
-                log.debug("pids cgroup under %s not usable: %s", root, exc)
-                with contextlib.suppress(OSError):
-                    path.rmdir()
-                continue
-            return cls(path)
-        return None
-
-    def hit_limit(self) -> bool:
-        """True when a fork was refused because of `pids.max`."""
-        try:
-            events = (self.path / "pids.events").read_text()
-        except OSError:
-            return False
-        return any(line.split()[-1] != "0" for line in events.splitlines() if "max" in line)
-
-    def remove(self) -> None:
-        """Kill what is left in the cgroup and remove it."""
-        for _ in range(200):
-            try:
-                pids = (self.path / "cgroup.procs").read_text().split()
-            except OSError:
-                return
-            for pid in pids:
-                with contextlib.suppress(OSError):
-                    os.kill(int(pid), 9)
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.01)
-        log.warning("could not remove cgroup %s", self.path)
-
-
-def _v2_controllers(root: Path) -> set[str]:
-    try:
-        return set((root / "cgroup.subtree_control").read_text().split())
-    except OSError:
-        return set()

@@ -63,6 +63,6 @@ class ProcessSandbox(Sandbox):
             killed_reason=outcome.killed_reason,
             duration_s=outcome.duration_s,
             backend=self.name,
-            warnings=self.warnings(),
+            warnings=(*self.warnings(), *outcome.warnings),
             collected=collected,
         )
