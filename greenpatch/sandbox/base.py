@@ -47,6 +47,14 @@ class Sandbox(ABC):
         applied; the real workspace is never written. Files named in `collect`
         (workspace-relative) that the run wrote come back in `CommandResult.collected`."""
 
+    def workspace_path(self, root: Path) -> str:
+        """Where the command sees the workspace `root` (the same path, for local backends)."""
+        return str(root)
+
+    def default_python(self, root: Path) -> str:
+        """The interpreter a pytest run uses when none is given."""
+        return detect_python(root)
+
     def warnings(self) -> tuple[str, ...]:
         """What every result of this backend must carry."""
         return ()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from greenpatch.sandbox.base import Sandbox
 from greenpatch.sandbox.junit import JUnitError, parse_junit
-from greenpatch.sandbox.python import detect_python
 from greenpatch.sandbox.report import Status, TestCase, TestReport
 from greenpatch.sandbox.result import CommandResult
 from greenpatch.sandbox.view import resolve_workspace
@@ -61,19 +60,21 @@ def _run_once(
     extra_args: Sequence[str],
 ) -> TestReport:
     junit = f".greenpatch-junit-{uuid.uuid4().hex[:12]}.xml"
-    interpreter = python or detect_python(root)
+    interpreter = python or sandbox.default_python(root)
+    inside = Path(sandbox.workspace_path(root))
     command = [
-        interpreter, "-m", "pytest", *PYTEST_ARGS, f"--junitxml={root / junit}",
+        interpreter, "-m", "pytest", *PYTEST_ARGS, f"--junitxml={inside / junit}",
         *extra_args, *tests,
     ]  # fmt: skip
     result = sandbox.run(root, command, overlay=overlay, timeout=timeout, collect=[junit])
-    return build_report(result, result.collected.get(junit), root, tuple(command))
+    return build_report(result, result.collected.get(junit), inside, tuple(command))
 
 
 def build_report(
     result: CommandResult, xml_text: str | None, root: Path, command: tuple[str, ...]
 ) -> TestReport:
-    """The verdict from pytest's exit code, the sandbox's result and the XML (if any)."""
+    """The verdict from pytest's exit code, the sandbox's result and the XML (if any);
+    `root` is the workspace as the run saw it (frames are reported relative to it)."""
     output = _combined(result)
     cases: tuple[TestCase, ...] = ()
     reason = result.killed_reason
