@@ -29,8 +29,8 @@ from greenpatch.sandbox.execute import execute
 from greenpatch.sandbox.limits import Limits
 from greenpatch.sandbox.python import SYSTEM_DIRS, interpreter_mounts
 from greenpatch.sandbox.result import CommandResult
+from greenpatch.sandbox.view import STRATEGIES, create_view
 from greenpatch.sandbox.view import collect_files as _collect
-from greenpatch.sandbox.view import create_view
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class BwrapSandbox(Sandbox):
             raise SandboxError(f"bubblewrap (bwrap) is not installed; {INSTALL_HINT}")
         self.bwrap = found
         self.ro_paths = tuple(Path(p) for p in ro_paths)
+        self.view_strategies: tuple[str, ...] = STRATEGIES
 
     def run(
         self,
@@ -75,7 +76,7 @@ class BwrapSandbox(Sandbox):
         collect: Sequence[str] = (),
     ) -> CommandResult:
         """Run `command` under bubblewrap on the view (see `Sandbox.run`)."""
-        view = create_view(workspace, overlay)
+        view = create_view(workspace, overlay, strategies=self.view_strategies)
         try:
             argv = resolve_command(command, view.workspace)
             workdir = resolve_cwd(view.workspace, cwd)

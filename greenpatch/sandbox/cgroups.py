@@ -140,6 +140,9 @@ def _read(path: Path) -> str:
 
 def _empty_and_remove(path: Path) -> None:
     deadline = time.monotonic() + 5
+    # The kernel tears a pid namespace down asynchronously: rmdir is refused (EBUSY) for a
+    # millisecond or so after the run. Retry soon, then back off.
+    pause = 0.0002
     while time.monotonic() < deadline:
         for pid in _read(path / "cgroup.procs").split():
             with contextlib.suppress(OSError, ValueError):
@@ -150,5 +153,6 @@ def _empty_and_remove(path: Path) -> None:
         except FileNotFoundError:
             return
         except OSError:
-            time.sleep(0.01)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
     log.warning("could not remove cgroup %s", path)

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 from greenpatch.errors import SandboxError
 from greenpatch.sandbox.cgroups import RunCgroups
-from greenpatch.sandbox.limits import MB, Limits, apply_rlimits
+from greenpatch.sandbox.limits import (
+    LAUNCHER_FAILED,
+    LAUNCHER_MARK,
+    MB,
+    Limits,
+    apply_rlimits,
+)
 from greenpatch.sandbox.result import TIMEOUT_EXIT_CODE
 
 _READ_CHUNK = 65536
@@ -105,6 +111,8 @@ def execute(
         hits = {c for c in ("pids", "memory") if cgroups.hit(c)}
         cgroups.remove()
     duration = time.monotonic() - start
+    if proc.returncode == LAUNCHER_FAILED and LAUNCHER_MARK in err.text():
+        raise SandboxError(f"could not apply the run's limits: {err.text().strip()}")
     code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
     sig = -code if code < 0 else (code - 128 if signal_offset and 128 < code < 160 else 0)
     exit_code = TIMEOUT_EXIT_CODE if timed_out else (128 + sig if sig else code)

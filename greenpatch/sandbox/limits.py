@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import resource
+import shlex
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -57,3 +58,38 @@ def apply_rlimits(pairs: tuple[tuple[int, int], ...]) -> None:
         # RLIMIT_CPU: a soft limit below the hard one sends SIGXCPU first, then SIGKILL.
         new_hard = cap + 5 if res == resource.RLIMIT_CPU and hard == resource.RLIM_INFINITY else cap
         resource.setrlimit(res, (cap, new_hard))
+
+
+LAUNCHER_FAILED = 125
+LAUNCHER_MARK = "greenpatch-sandbox-launcher:"
+
+
+def launcher(pairs: tuple[tuple[int, int], ...], cgroup_procs: tuple[bytes, ...]) -> list[str]:
+    """`sh -c SCRIPT sh` to put in front of a command: it joins the run's cgroups, sets the
+    rlimits and execs the command. A shell instead of a Python `preexec_fn` keeps
+    `subprocess` on vfork: forking a large parent (a language server with its models
+    loaded) costs more than the whole sandbox."""
+    steps = [f"echo $$ > {shlex.quote(path.decode())}" for path in cgroup_procs]
+    for res, value in pairs:
+        _soft, hard = resource.getrlimit(res)
+        cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        flag, unit = _ULIMIT_FLAGS[res]
+        amount = max(cap // unit, 1)
+        if res == resource.RLIMIT_CPU and hard == resource.RLIM_INFINITY:
+            steps.append(f"ulimit -H -{flag} {amount + 5}")  # SIGXCPU first, SIGKILL later
+            steps.append(f"ulimit -S -{flag} {amount}")
+        else:
+            steps.append(f"ulimit -{flag} {amount}")
+    fail = f'{{ echo "{LAUNCHER_MARK} $0 failed" >&2; exit {LAUNCHER_FAILED}; }}'
+    script = " && ".join([*steps, 'exec "$@"']) + f" || {fail}"
+    return ["/bin/sh", "-c", script, "sh"]
+
+
+# sh's ulimit flags and units (POSIX sh: file size in 512-byte blocks, memory in KiB).
+_ULIMIT_FLAGS = {
+    resource.RLIMIT_CPU: ("t", 1),
+    resource.RLIMIT_AS: ("v", 1024),
+    resource.RLIMIT_NPROC: ("u", 1),
+    resource.RLIMIT_FSIZE: ("f", 512),
+    resource.RLIMIT_NOFILE: ("n", 1),
+}

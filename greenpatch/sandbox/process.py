@@ -39,7 +39,8 @@ class ProcessSandbox(Sandbox):
         collect: Sequence[str] = (),
     ) -> CommandResult:
         """Run `command` as a subprocess on the view (see `Sandbox.run`)."""
-        view = create_view(workspace, overlay)
+        # The command runs on the host: the view must appear at the workspace's own path.
+        view = create_view(workspace, overlay, strategies=("namespace", "copy"))
         try:
             argv = resolve_command(command, view.workspace)
             home = view.scratch / "home"

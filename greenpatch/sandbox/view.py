@@ -1,21 +1,20 @@
 """The workspace view: the workspace on disk + unsaved buffers + the proposed diff.
 
-The real workspace is never written. Two ways to build the view, chosen once per process:
+The real workspace is never written. The changed files are written to a fresh upper
+directory and an overlayfs puts them over the workspace (the read-only lower layer); every
+write the command makes lands in the throwaway upper layer, and nothing costs in proportion
+to the size of the tree (see benchmarks/sandbox_overhead.py). Strategies, best first:
 
-- `overlay` (preferred): the changed files are written to a fresh upper directory, and the
-  child, before it execs the sandbox, enters a private mount namespace and mounts an overlayfs
-  with the workspace as the read-only lower layer *on top of the workspace's own path*. The
-  command therefore sees the usual paths (tracebacks and node ids match the editor's), every
-  write it makes lands in the throwaway upper directory, and the cost is one write per changed
-  file: nothing is proportional to the size of the tree. The mount disappears with the
-  namespace when the run ends.
-- `copy` (fallback where overlay mounts are refused): a full copy of the tree, O(tree size).
+- `mount`: the overlay mounted by this process (root) at `<scratch>/merged`; a sandbox
+  binds it at the workspace's own path, so paths in tracebacks match the editor's.
+- `namespace`: the child mounts the overlay over the workspace path in a private mount
+  namespace (any user with user namespaces; costs a fork instead of a vfork).
+- `copy`: a full copy of the tree, O(tree size), where overlay mounts are refused.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import logging
 import os
@@ -28,13 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from greenpatch.errors import SandboxError, WorkspaceError
+from greenpatch.sandbox.mounts import (
+    SCRATCH_PREFIX,
+    NamespaceOverlay,
+    detach_stale,
+    host_mount,
+    host_unmount,
+)
 
 log = logging.getLogger(__name__)
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUSER = 0x10000000
-MS_REC = 0x4000
-MS_PRIVATE = 1 << 18
+STRATEGIES = ("mount", "namespace", "copy")
 
 
 def check_overlay_paths(overlay: Mapping[str, str | None]) -> None:
@@ -47,8 +50,9 @@ def check_overlay_paths(overlay: Mapping[str, str | None]) -> None:
 
 @dataclass
 class View:
-    """One run's view of a workspace. `path` is where the command sees the workspace;
-    `preexec` (when set) must run in the child before exec to make the view appear there."""
+    """One run's view of a workspace. `path` is the view on the host (what a sandbox binds
+    at the workspace's path; for `namespace` it is the workspace path itself, where the
+    view appears once `preexec` ran in the child)."""
 
     workspace: Path
     path: Path
@@ -59,11 +63,13 @@ class View:
     def read_back(self, rel: str, max_bytes: int = 32 * 1024 * 1024) -> str | None:
         """A file the run wrote at workspace-relative `rel`, or None. Symlinks and
         non-regular files are refused: the run controls what is there."""
-        base = self.scratch / "upper" if self.strategy == "overlay" else self.path
+        base = self.path if self.strategy == "copy" else self.scratch / "upper"
         return safe_read(base, rel, max_bytes)
 
     def cleanup(self) -> None:
-        """Remove the throwaway layer (the mount is already gone with its namespace)."""
+        """Unmount (for `mount`) and remove the throwaway layer."""
+        if self.strategy == "mount":
+            host_unmount(self.path)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -108,20 +114,35 @@ def resolve_workspace(workspace: Path) -> Path:
 
 
 def create_view(
-    workspace: Path, overlay: Mapping[str, str | None], *, strategy: str | None = None
+    workspace: Path,
+    overlay: Mapping[str, str | None],
+    *,
+    strategies: Sequence[str] = STRATEGIES,
 ) -> View:
-    """Build the view of `workspace` with `overlay` applied (see the module docstring)."""
+    """Build the view of `workspace` with `overlay` applied, with the first of `strategies`
+    that works here (see the module docstring)."""
     check_overlay_paths(overlay)
     root = resolve_workspace(workspace)
-    chosen = strategy or ("overlay" if overlay_supported() else "copy")
-    scratch = Path(tempfile.mkdtemp(prefix="greenpatch-view-"))
+    chosen = next((s for s in strategies if strategy_works(s)), "copy")
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     try:
-        if chosen == "overlay":
-            return _overlay_view(root, overlay, scratch)
+        if chosen == "mount":
+            return _mount_view(root, overlay, scratch)
+        if chosen == "namespace":
+            return _namespace_view(root, overlay, scratch)
         return _copy_view(root, overlay, scratch)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+
+
+def strategy_works(strategy: str) -> bool:
+    """Whether `strategy` can build views here (probed once per process)."""
+    if strategy == "mount":
+        return _mount_works()
+    if strategy == "namespace":
+        return _namespace_works()
+    return strategy == "copy"
 
 
 def _write_files(base: Path, overlay: Mapping[str, str | None]) -> list[str]:
@@ -139,108 +160,87 @@ def _write_files(base: Path, overlay: Mapping[str, str | None]) -> list[str]:
     return deleted
 
 
+def _delete(base: Path, deleted: Sequence[str]) -> None:
+    for rel in deleted:
+        with contextlib.suppress(FileNotFoundError):
+            (base / rel).unlink()
+
+
 def _copy_view(root: Path, overlay: Mapping[str, str | None], scratch: Path) -> View:
     view = scratch / "view"
     shutil.copytree(root, view, symlinks=True)
-    for rel in _write_files(view, overlay):
-        with contextlib.suppress(FileNotFoundError):
-            (view / rel).unlink()
+    _delete(view, _write_files(view, overlay))
     return View(root, view, scratch, None, "copy")
 
 
-def _overlay_view(root: Path, overlay: Mapping[str, str | None], scratch: Path) -> View:
+def _layers(scratch: Path) -> tuple[Path, Path]:
     upper, work = scratch / "upper", scratch / "work"
     upper.mkdir()
     work.mkdir()
+    return upper, work
+
+
+def _mount_view(root: Path, overlay: Mapping[str, str | None], scratch: Path) -> View:
+    upper, work = _layers(scratch)
+    deleted = _write_files(upper, overlay)
+    merged = scratch / "merged"
+    merged.mkdir()
+    host_mount(root, upper, work, merged)
+    view = View(root, merged, scratch, None, "mount")
+    try:
+        _delete(merged, deleted)  # whiteouts in the upper layer
+    except BaseException:
+        view.cleanup()
+        raise
+    return view
+
+
+def _namespace_view(root: Path, overlay: Mapping[str, str | None], scratch: Path) -> View:
+    upper, work = _layers(scratch)
     deleted = _write_files(upper, overlay)
     mount = NamespaceOverlay(root, upper, work, [root / rel for rel in deleted])
-    return View(root, root, scratch, mount, "overlay")
-
-
-def _escape(path: Path) -> str:
-    # overlayfs splits its options on ',' and lowerdir lists on ':'.
-    return str(path).replace("\\", "\\\\").replace(",", "\\,").replace(":", "\\:")
-
-
-class NamespaceOverlay:
-    """Runs in the child between fork and exec: private mount namespace, overlay mount over
-    the workspace path, deletions applied through the overlay (as whiteouts in the upper
-    layer). Everything is prepared in the parent; the child only makes system calls."""
-
-    def __init__(self, lower: Path, upper: Path, work: Path, deleted: list[Path]) -> None:
-        libc = _libc()
-        self._unshare = libc.unshare
-        self._mount = libc.mount
-        self._target = str(lower).encode()
-        self._options = (
-            f"lowerdir={_escape(lower)},upperdir={_escape(upper)},workdir={_escape(work)}"
-        ).encode()
-        self._deleted = [str(p).encode() for p in deleted]
-        self._uid, self._gid = os.getuid(), os.getgid()
-
-    def __call__(self) -> None:
-        flags = CLONE_NEWNS if self._uid == 0 else CLONE_NEWNS | CLONE_NEWUSER
-        if self._unshare(flags) != 0:
-            raise OSError(ctypes.get_errno(), "unshare")
-        if self._uid != 0:
-            _map_ids(self._uid, self._gid)
-        if self._mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-            raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
-        if self._mount(b"overlay", self._target, b"overlay", 0, self._options) != 0:
-            raise OSError(ctypes.get_errno(), "mount overlay")
-        for path in self._deleted:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-        # subprocess changes directory before this runs: re-enter it through the overlay, or
-        # relative writes would reach the real workspace underneath.
-        os.chdir(os.getcwd())
-
-
-def _map_ids(uid: int, gid: int) -> None:
-    """Map ourselves to root in the new user namespace (needed to mount there)."""
-    for name, text in (
-        ("/proc/self/uid_map", f"0 {uid} 1"),
-        ("/proc/self/setgroups", "deny"),
-        ("/proc/self/gid_map", f"0 {gid} 1"),
-    ):
-        fd = os.open(name, os.O_WRONLY)
-        try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
+    return View(root, root, scratch, mount, "namespace")
 
 
 @functools.cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
+def _mount_works() -> bool:
+    if os.geteuid() != 0:
+        return False
+    if detach_stale():
+        log.info("detached workspace views left by earlier greenpatch processes")
+    return _probe(lambda lower, scratch: _mount_view(lower, {"f": "upper"}, scratch), None)
 
 
 @functools.cache
-def overlay_supported() -> bool:
-    """Whether an overlay view can be mounted here (probed once per process)."""
-    scratch = Path(tempfile.mkdtemp(prefix="greenpatch-probe-"))
+def _namespace_works() -> bool:
+    return _probe(lambda lower, scratch: _namespace_view(lower, {"f": "upper"}, scratch), "cat")
+
+
+def _probe(make: Callable[[Path, Path], View], reader: str | None) -> bool:
+    probe = Path(tempfile.mkdtemp(prefix="greenpatch-probe-"))
+    lower, scratch = probe / "lower", probe / "scratch"
+    lower.mkdir()
+    scratch.mkdir()
+    (lower / "f").write_text("lower")
     try:
-        lower = scratch / "lower"
-        lower.mkdir()
-        (lower / "f").write_text("lower")
-        view = _overlay_view(lower, {"f": "upper"}, scratch)
-        proc = subprocess.run(
-            ["cat", str(lower / "f")],
-            preexec_fn=view.preexec,
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-        ok = (
-            proc.returncode == 0
-            and proc.stdout == b"upper"
-            and (lower / "f").read_text() == "lower"
-        )
+        view = make(lower, scratch)
+        try:
+            if reader is None:
+                seen = (view.path / "f").read_bytes()
+            else:
+                seen = subprocess.run(
+                    [reader, str(view.path / "f")],
+                    preexec_fn=view.preexec,
+                    capture_output=True,
+                    timeout=10,
+                    check=False,
+                ).stdout
+        finally:
+            view.cleanup()
+        ok = seen == b"upper" and (lower / "f").read_text() == "lower"
     except (OSError, subprocess.SubprocessError) as exc:
         log.debug("overlay view not available: %s", exc)
         ok = False
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    if not ok:
-        log.warning("overlay mounts are refused here; the sandbox copies the workspace per run")
+        shutil.rmtree(probe, ignore_errors=True)
     return ok
