@@ -65,9 +65,11 @@ def _outcome(el: ET.Element) -> tuple[Outcome, str, str]:
 
 
 def _nodeid(file_attr: str, classname: str, name: str) -> str:
+    if not classname:
+        # A collection error: pytest names the module (dotted) and gives no class.
+        return file_attr or name.replace(".", "/") + ".py"
     if not file_attr:
-        # A collection error: pytest names the module in dotted form.
-        return (classname.replace(".", "/") + ".py") if not name else f"{classname}::{name}"
+        return f"{classname.replace('.', '/')}::{name}"
     module = PurePosixPath(file_attr).with_suffix("").as_posix().replace("/", ".")
     rest = classname[len(module) + 1 :] if classname.startswith(module + ".") else ""
     parts = [file_attr, *(p for p in rest.split(".") if p), name]
