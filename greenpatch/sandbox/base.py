@@ -61,12 +61,15 @@ class Sandbox(ABC):
 
 
 def resolve_command(command: Sequence[str], workspace: Path) -> list[str]:
-    """`python`/`python3` mean the project's own interpreter (see `detect_python`)."""
+    """`python`/`python3` mean the project's own interpreter (see `detect_python`), and
+    `pytest` means that interpreter's `-m pytest`."""
     argv = list(command)
     if not argv or not argv[0]:
         raise SandboxError("no command to run")
     if argv[0] in ("python", "python3"):
         argv[0] = detect_python(workspace)
+    elif argv[0] == "pytest":
+        argv[:1] = [detect_python(workspace), "-m", "pytest"]
     return argv
 
 

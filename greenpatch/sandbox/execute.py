@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from greenpatch.errors import SandboxError
 from greenpatch.sandbox.cgroups import RunCgroups
 from greenpatch.sandbox.limits import (
+    LAUNCHER,
     LAUNCHER_FAILED,
-    LAUNCHER_MARK,
     MB,
     Limits,
     apply_rlimits,
+    apply_rlimits_to,
 )
 from greenpatch.sandbox.result import TIMEOUT_EXIT_CODE
 
@@ -82,23 +83,20 @@ def execute(
 ) -> Outcome:
     """Run `argv` in its own session under `limits`; kill the whole group on timeout.
 
-    `setup` runs in the child before the limits are applied (e.g. the namespace mount).
+    Without `setup`, a tiny shell launcher waits while this process sets its rlimits and
+    cgroups, then execs `argv` (subprocess keeps using vfork). `setup` is Python to run in
+    the child before exec (e.g. a namespace mount); then the child sets its own limits and
+    subprocess has to fork.
     `signal_offset`: the launcher (bwrap) reports a signal death as exit status 128 + N.
     """
     cgroups = RunCgroups.create(max_pids=limits.processes, memory_bytes=limits.memory_mb * MB)
-    preexec = _preexec(setup, limits, cgroups.procs_paths)
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
-            preexec_fn=preexec,
-        )
+        if setup is None:
+            proc = _spawn([*LAUNCHER, *argv], env, cwd, None)
+            _release(proc, limits, cgroups)
+        else:
+            proc = _spawn(list(argv), env, cwd, _preexec(setup, limits, cgroups.procs_paths))
     except (OSError, subprocess.SubprocessError) as exc:
         cgroups.remove()
         raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
@@ -111,8 +109,6 @@ def execute(
         hits = {c for c in ("pids", "memory") if cgroups.hit(c)}
         cgroups.remove()
     duration = time.monotonic() - start
-    if proc.returncode == LAUNCHER_FAILED and LAUNCHER_MARK in err.text():
-        raise SandboxError(f"could not apply the run's limits: {err.text().strip()}")
     code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
     sig = -code if code < 0 else (code - 128 if signal_offset and 128 < code < 160 else 0)
     exit_code = TIMEOUT_EXIT_CODE if timed_out else (128 + sig if sig else code)
@@ -130,6 +126,40 @@ def _unenforced(limits: Limits, cgroups: RunCgroups) -> tuple[str, ...]:
             "only the timeout bounds a fork bomb",
         )
     return ()
+
+
+def _spawn(
+    argv: list[str], env: dict[str, str], cwd: str | None, preexec: Callable[[], None] | None
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if preexec is None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+        preexec_fn=preexec,
+    )
+
+
+def _release(proc: subprocess.Popen[bytes], limits: Limits, cgroups: RunCgroups) -> None:
+    """Limit the waiting launcher, then let it exec the command; kill it on failure."""
+    assert proc.stdin is not None
+    try:
+        for procs_path in cgroups.procs_paths:
+            with open(procs_path, "w") as fh:
+                fh.write(str(proc.pid))
+        apply_rlimits_to(proc.pid, limits.rlimits())
+        proc.stdin.write(b"go\n")
+        proc.stdin.close()
+    except OSError as exc:
+        _kill_group(proc.pid)
+        proc.wait()
+        cgroups.remove()
+        raise SandboxError(
+            f"could not apply the run's limits (exit {LAUNCHER_FAILED}): {exc}"
+        ) from exc
 
 
 def _preexec(

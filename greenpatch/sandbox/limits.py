@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import resource
-import shlex
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -51,45 +50,32 @@ class Limits:
 
 
 def apply_rlimits(pairs: tuple[tuple[int, int], ...]) -> None:
-    """Set each rlimit, never raising a hard limit (that would fail for non-root)."""
-    for res, value in pairs:
-        _soft, hard = resource.getrlimit(res)
-        cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        # RLIMIT_CPU: a soft limit below the hard one sends SIGXCPU first, then SIGKILL.
-        new_hard = cap + 5 if res == resource.RLIMIT_CPU and hard == resource.RLIM_INFINITY else cap
-        resource.setrlimit(res, (cap, new_hard))
+    """Set each rlimit of this process (used in a child before exec)."""
+    for res, limits in limits_for(pairs):
+        resource.setrlimit(res, limits)
 
 
 LAUNCHER_FAILED = 125
-LAUNCHER_MARK = "greenpatch-sandbox-launcher:"
+# Put in front of a command: waits for one line on stdin (sent once the parent has set the
+# rlimits and cgroups of this very process), then execs the command with stdin from
+# /dev/null. A shell instead of a Python `preexec_fn` keeps `subprocess` on vfork: forking
+# a large parent (a language server with its models loaded) costs more than the sandbox.
+LAUNCHER = ("/bin/sh", "-c", 'read -r _ && exec "$@" </dev/null || exit 125', "sh")
 
 
-def launcher(pairs: tuple[tuple[int, int], ...], cgroup_procs: tuple[bytes, ...]) -> list[str]:
-    """`sh -c SCRIPT sh` to put in front of a command: it joins the run's cgroups, sets the
-    rlimits and execs the command. A shell instead of a Python `preexec_fn` keeps
-    `subprocess` on vfork: forking a large parent (a language server with its models
-    loaded) costs more than the whole sandbox."""
-    steps = [f"echo $$ > {shlex.quote(path.decode())}" for path in cgroup_procs]
+def limits_for(pairs: tuple[tuple[int, int], ...]) -> tuple[tuple[int, tuple[int, int]], ...]:
+    """(resource, (soft, hard)) for each rlimit, never above the current hard limit (only
+    root may raise it). CPU gets a hard limit 5 s above the soft one: SIGXCPU, then SIGKILL."""
+    out = []
     for res, value in pairs:
         _soft, hard = resource.getrlimit(res)
         cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        flag, unit = _ULIMIT_FLAGS[res]
-        amount = max(cap // unit, 1)
-        if res == resource.RLIMIT_CPU and hard == resource.RLIM_INFINITY:
-            steps.append(f"ulimit -H -{flag} {amount + 5}")  # SIGXCPU first, SIGKILL later
-            steps.append(f"ulimit -S -{flag} {amount}")
-        else:
-            steps.append(f"ulimit -{flag} {amount}")
-    fail = f'{{ echo "{LAUNCHER_MARK} $0 failed" >&2; exit {LAUNCHER_FAILED}; }}'
-    script = " && ".join([*steps, 'exec "$@"']) + f" || {fail}"
-    return ["/bin/sh", "-c", script, "sh"]
+        new_hard = cap + 5 if res == resource.RLIMIT_CPU and hard == resource.RLIM_INFINITY else cap
+        out.append((res, (cap, new_hard)))
+    return tuple(out)
 
 
-# sh's ulimit flags and units (POSIX sh: file size in 512-byte blocks, memory in KiB).
-_ULIMIT_FLAGS = {
-    resource.RLIMIT_CPU: ("t", 1),
-    resource.RLIMIT_AS: ("v", 1024),
-    resource.RLIMIT_NPROC: ("u", 1),
-    resource.RLIMIT_FSIZE: ("f", 512),
-    resource.RLIMIT_NOFILE: ("n", 1),
-}
+def apply_rlimits_to(pid: int, pairs: tuple[tuple[int, int], ...]) -> None:
+    """Set the rlimits of another (waiting) process."""
+    for res, limits in limits_for(pairs):
+        resource.prlimit(pid, res, limits)

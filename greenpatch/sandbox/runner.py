@@ -11,6 +11,7 @@ from greenpatch.sandbox.base import Sandbox
 from greenpatch.sandbox.junit import JUnitError, parse_junit
 from greenpatch.sandbox.report import Status, TestCase, TestReport
 from greenpatch.sandbox.result import CommandResult
+from greenpatch.sandbox.selection import related_tests
 from greenpatch.sandbox.view import resolve_workspace
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,20 @@ def run_pytest(
     timeout: float | None = None,
     python: str | None = None,
     then_full: bool = False,
+    related: bool = False,
     extra_args: Sequence[str] = (),
 ) -> TestReport:
     """Run pytest (all tests, or the node ids/paths in `tests`) on the workspace with
     `overlay` applied, with the project's interpreter unless `python` is given.
 
-    `then_full`: when the selected `tests` pass, also run the whole suite and report that
+    `related`: add the test files touching the overlay's changed files to `tests`.
+    `then_full`: when the selected tests pass, also run the whole suite and report that
     (the selected run's report is returned when it did not pass, so failures come fast).
     """
     root = resolve_workspace(workspace)
+    if related:
+        extra = related_tests(root, overlay)
+        tests = tuple(dict.fromkeys([*tests, *extra]))
     report = _run_once(sandbox, root, overlay, tests, timeout, python, extra_args)
     if then_full and tests and report.ok:
         log.info("selected tests passed (%s); running the full suite", report.summary())

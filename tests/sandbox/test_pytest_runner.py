@@ -101,3 +101,18 @@ def test_detect_python(tmp_path: Path):
     venv_python.parent.mkdir(parents=True)
     venv_python.symlink_to(sys.executable)
     assert detect_python(tmp_path) == str(venv_python)
+
+
+def test_related_tests_run_first(bwrap: Sandbox, project: Path):
+    (project / "tests" / "test_misc.py").write_text("def test_misc():\n    assert True\n")
+    edited = "def add(a, b):\n    return b + a\n"
+    report = run(bwrap, project, overlay={"pkg/calc.py": edited}, related=True)
+    assert {c.nodeid.split("::")[0] for c in report.cases} == {"tests/test_calc.py"}
+    full = run(bwrap, project, overlay={"pkg/calc.py": edited}, related=True, then_full=True)
+    assert "tests/test_misc.py::test_misc" in {c.nodeid for c in full.cases}
+
+
+def test_pytest_command_means_the_project_interpreter(bwrap: Sandbox, project: Path):
+    result = bwrap.run(project, ["pytest", "-q", "-p", "no:cacheprovider"], timeout=60)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
