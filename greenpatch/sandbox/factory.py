@@ -13,12 +13,15 @@ log = logging.getLogger(__name__)
 BACKENDS = ("auto", "bwrap", "docker", "process")
 
 
-def get_sandbox(backend: str = "auto", limits: Limits | None = None) -> Sandbox:
+def get_sandbox(
+    backend: str = "auto", limits: Limits | None = None, *, docker_image: str | None = None
+) -> Sandbox:
     """The sandbox for `backend`.
 
-    `auto` is bubblewrap where it works, else `SandboxError` saying how to install it (it
-    never falls back to `process` silently); `docker` needs a reachable engine (local, or
-    remote through DOCKER_HOST); `process` isolates nothing and says so in every result.
+    `auto` is bubblewrap where it works, else a reachable Docker engine, else
+    `SandboxError` saying how to install bubblewrap (it never falls back to `process`);
+    `docker` needs a reachable engine (local, or remote through DOCKER_HOST) and runs
+    `docker_image`; `process` isolates nothing and says so in every result.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"sandbox backend {backend!r} is unknown; use one of {BACKENDS}")
@@ -28,12 +31,23 @@ def get_sandbox(backend: str = "auto", limits: Limits | None = None) -> Sandbox:
         log.warning("%s", PROCESS_WARNING)
         return ProcessSandbox(limits)
     if backend == "docker":
-        from greenpatch.sandbox.docker_backend import DockerSandbox
-
-        return DockerSandbox(limits)
+        return _docker(limits, docker_image)
     from greenpatch.sandbox.bwrap import BwrapSandbox, bwrap_works
 
     problem = bwrap_works()
-    if problem is not None:
+    if problem is None:
+        return BwrapSandbox(limits)
+    if backend == "bwrap":
         raise SandboxError(problem)
-    return BwrapSandbox(limits)
+    try:
+        sandbox = _docker(limits, docker_image)
+    except SandboxError as exc:
+        raise SandboxError(f"{problem} (and no Docker engine either: {exc})") from exc
+    log.info("bubblewrap unavailable (%s); using the Docker engine", problem)
+    return sandbox
+
+
+def _docker(limits: Limits | None, image: str | None) -> Sandbox:
+    from greenpatch.sandbox.docker_backend import DEFAULT_IMAGE, DockerSandbox
+
+    return DockerSandbox(limits, image=image or DEFAULT_IMAGE)

@@ -108,3 +108,14 @@ def test_bad_backend_and_workspace(tmp_path: Path):
 def test_missing_command_is_a_sandbox_error(workspace: Path):
     with pytest.raises(SandboxError):
         get_sandbox("process").run(workspace, ["/no/such/binary"])
+
+
+def test_auto_prefers_bwrap_and_explains_when_nothing_works(monkeypatch: pytest.MonkeyPatch):
+    from greenpatch.sandbox import bwrap as bwrap_module
+
+    if bwrap_module.bwrap_works() is None:
+        assert get_sandbox("auto").name == "bwrap"
+    monkeypatch.setattr(bwrap_module, "bwrap_works", lambda: "bubblewrap is not installed")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(SandboxError, match=r"bubblewrap is not installed.*no Docker engine"):
+        get_sandbox("auto")
