@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import selectors
 import signal
 import subprocess
@@ -96,7 +97,8 @@ def execute(
             proc = _spawn([*LAUNCHER, *argv], env, cwd, None)
             _release(proc, limits, cgroups)
         else:
-            proc = _spawn(list(argv), env, cwd, _preexec(setup, limits, cgroups.procs_paths))
+            preexec = _preexec(setup, effective_rlimits(limits, cgroups), cgroups.procs_paths)
+            proc = _spawn(list(argv), env, cwd, preexec)
     except (OSError, subprocess.SubprocessError) as exc:
         cgroups.remove()
         raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
@@ -150,7 +152,7 @@ def _release(proc: subprocess.Popen[bytes], limits: Limits, cgroups: RunCgroups)
         for procs_path in cgroups.procs_paths:
             with open(procs_path, "w") as fh:
                 fh.write(str(proc.pid))
-        apply_rlimits_to(proc.pid, limits.rlimits())
+        apply_rlimits_to(proc.pid, effective_rlimits(limits, cgroups))
         proc.stdin.write(b"go\n")
         proc.stdin.close()
     except OSError as exc:
@@ -162,10 +164,36 @@ def _release(proc: subprocess.Popen[bytes], limits: Limits, cgroups: RunCgroups)
         ) from exc
 
 
+def effective_rlimits(limits: Limits, cgroups: RunCgroups) -> tuple[tuple[int, int], ...]:
+    """The rlimits to set. RLIMIT_NPROC counts every task of the user, not of the run: it
+    is left out where a pids cgroup bounds the run exactly, and for root (never enforced);
+    otherwise it is set above what the user already runs."""
+    pairs = tuple(p for p in limits.rlimits() if p[0] != resource.RLIMIT_NPROC)
+    if limits.processes and "pids" not in cgroups.controllers and os.geteuid() != 0:
+        pairs += ((resource.RLIMIT_NPROC, user_tasks(os.geteuid()) + limits.processes),)
+    return pairs
+
+
+def user_tasks(uid: int) -> int:
+    """How many tasks (threads) `uid` runs now, which RLIMIT_NPROC counts."""
+    count = 0
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
+            except OSError:
+                continue  # exited meanwhile
+    return count
+
+
 def _preexec(
-    setup: Callable[[], None] | None, limits: Limits, procs_paths: tuple[bytes, ...]
+    setup: Callable[[], None] | None,
+    rlimits: tuple[tuple[int, int], ...],
+    procs_paths: tuple[bytes, ...],
 ) -> Callable[[], None]:
-    rlimits = limits.rlimits()
 
     def child() -> None:
         for procs_path in procs_paths:

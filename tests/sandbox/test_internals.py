@@ -14,7 +14,7 @@ import pytest
 from greenpatch.errors import SandboxError
 from greenpatch.sandbox import Limits
 from greenpatch.sandbox.cgroups import RunCgroups
-from greenpatch.sandbox.execute import execute
+from greenpatch.sandbox.execute import effective_rlimits, execute, user_tasks
 from greenpatch.sandbox.mounts import SCRATCH_PREFIX, detach_stale, host_mount
 from greenpatch.sandbox.python import interpreter_mounts
 from greenpatch.sandbox.view import create_view, strategy_works
@@ -24,11 +24,21 @@ def test_launcher_applies_rlimits():
     limits = Limits(cpu_seconds=7, memory_mb=300, processes=40, file_size_mb=9, open_files=99)
     code = (
         "import resource as r; print([r.getrlimit(x)[0] for x in "
-        "(r.RLIMIT_CPU, r.RLIMIT_AS, r.RLIMIT_NPROC, r.RLIMIT_FSIZE, r.RLIMIT_NOFILE)])"
+        "(r.RLIMIT_CPU, r.RLIMIT_AS, r.RLIMIT_FSIZE, r.RLIMIT_NOFILE)])"
     )
     outcome = execute([sys.executable, "-c", code], env={}, cwd="/", limits=limits, timeout=30)
     assert outcome.exit_code == 0, outcome.stderr
-    assert outcome.stdout.strip() == str([7, 300 << 20, 40, 9 << 20, 99])
+    assert outcome.stdout.strip() == str([7, 300 << 20, 9 << 20, 99])
+
+
+def test_nproc_is_set_above_the_users_own_tasks():
+    groups = RunCgroups([])
+    pairs = dict(effective_rlimits(Limits(processes=40), groups))
+    if os.geteuid() == 0:
+        assert resource.RLIMIT_NPROC not in pairs  # never enforced for root
+    else:
+        assert pairs[resource.RLIMIT_NPROC] >= user_tasks(os.geteuid()) + 40 - 5
+    assert user_tasks(os.geteuid()) >= 1
     assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] != 99  # not ours
 
 
