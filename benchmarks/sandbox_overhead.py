@@ -53,13 +53,28 @@ def backends() -> dict[str, Sandbox]:
 
 
 def overhead(runs: int, workspace: Path) -> list[dict[str, object]]:
+    """Bare and sandboxed runs interleaved, so that load from elsewhere hits both alike."""
     rows: list[dict[str, object]] = []
     sandboxes = backends()
     for label, argv in COMMANDS.items():
-        bare = median_ms(lambda argv=argv: subprocess.run(argv, check=True), runs)
+        cmd = {n: (["python", "-c", "pass"] if n == "docker" and label != "true" else argv)
+               for n in sandboxes}  # fmt: skip
+        runners: dict[str, Callable[[], object]] = {
+            "bare": lambda argv=argv: subprocess.run(argv, check=True)
+        }
         for name, sandbox in sandboxes.items():
-            cmd = ["python", "-c", "pass"] if name == "docker" and label != "true" else argv
-            ms = median_ms(lambda s=sandbox, c=cmd: s.run(workspace, c, timeout=60), runs)
+            runners[name] = lambda s=sandbox, c=cmd[name]: s.run(workspace, c, timeout=60)
+        samples: dict[str, list[float]] = {name: [] for name in runners}
+        for fn in runners.values():
+            fn()  # warm caches (page cache, probes) outside the measurement
+        for _ in range(runs):
+            for name, fn in runners.items():
+                start = time.perf_counter()
+                fn()
+                samples[name].append((time.perf_counter() - start) * 1000)
+        bare = statistics.median(samples["bare"])
+        for name in sandboxes:
+            ms = statistics.median(samples[name])
             rows.append(
                 {
                     "command": label,

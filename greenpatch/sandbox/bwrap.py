@@ -76,7 +76,9 @@ class BwrapSandbox(Sandbox):
         collect: Sequence[str] = (),
     ) -> CommandResult:
         """Run `command` under bubblewrap on the view (see `Sandbox.run`)."""
-        view = create_view(workspace, overlay, strategies=self.view_strategies)
+        view = create_view(
+            workspace, overlay, strategies=self.view_strategies, layer_mb=self.limits.disk_mb
+        )
         try:
             argv = resolve_command(command, view.workspace)
             workdir = resolve_cwd(view.workspace, cwd)

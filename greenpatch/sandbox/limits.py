@@ -26,6 +26,9 @@ class Limits:
     processes: int = 256
     file_size_mb: int = 256
     open_files: int = 1024
+    # The view's writable layer (what the run writes into the workspace), where it can be
+    # a tmpfs of its own (root); elsewhere RLIMIT_FSIZE bounds each file only.
+    disk_mb: int = 1024
     # Output kept per stream (head and tail), and the total after which the run is killed.
     output_bytes: int = 256 * 1024
     output_kill_bytes: int = 64 * MB

@@ -29,8 +29,10 @@ CLONE_NEWUSER = 0x10000000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
+MS_NOSUID = 2
+MS_NODEV = 4
 SCRATCH_PREFIX = "greenpatch-view-"
-_STALE = re.compile(rf"/{SCRATCH_PREFIX}(\d+)-[^/ ]+/merged")
+_STALE = re.compile(rf"/{SCRATCH_PREFIX}(\d+)-[^/ ]+/(merged|layer)$")
 
 
 @functools.cache
@@ -66,6 +68,15 @@ def volatile_supported() -> bool:
     if match is None:
         return False
     return (int(match.group(1)), int(match.group(2))) >= (5, 10)
+
+
+def host_tmpfs(target: Path, size_mb: int) -> None:
+    """Mount a private tmpfs of `size_mb` at `target`: the run's writable layer, bounded,
+    and charged to the run's memory cgroup rather than filling the host's disk."""
+    data = f"size={size_mb}m,mode=0700".encode()
+    if _libc().mount(b"tmpfs", str(target).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, data) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount tmpfs at {target}: {os.strerror(errno)}")
 
 
 def host_unmount(target: Path) -> None:

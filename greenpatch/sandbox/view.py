@@ -32,6 +32,7 @@ from greenpatch.sandbox.mounts import (
     NamespaceOverlay,
     detach_stale,
     host_mount,
+    host_tmpfs,
     host_unmount,
 )
 
@@ -59,18 +60,29 @@ class View:
     scratch: Path
     preexec: Callable[[], None] | None
     strategy: str
+    upper: Path | None = None
+    mounts: tuple[Path, ...] = ()
 
     def read_back(self, rel: str, max_bytes: int = 32 * 1024 * 1024) -> str | None:
         """A file the run wrote at workspace-relative `rel`, or None. Symlinks and
         non-regular files are refused: the run controls what is there."""
-        base = self.path if self.strategy == "copy" else self.scratch / "upper"
-        return safe_read(base, rel, max_bytes)
+        return safe_read(self.upper or self.path, rel, max_bytes)
 
     def cleanup(self) -> None:
-        """Unmount (for `mount`) and remove the throwaway layer."""
-        if self.strategy == "mount":
-            host_unmount(self.path)
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        """Unmount what this process mounted and remove the throwaway layer."""
+        for target in self.mounts:
+            host_unmount(target)
+        remove_tree(self.scratch)
+
+
+def remove_tree(path: Path) -> None:
+    """rmtree that also removes what overlayfs leaves unreadable (its workdir is mode 000,
+    and in a user namespace not ours to enter until we chmod it)."""
+    for dirpath, dirnames, _files in os.walk(path):
+        for name in dirnames:  # before os.walk descends into them
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(dirpath, name), 0o700, follow_symlinks=False)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def collect_files(view: View, names: Sequence[str]) -> dict[str, str]:
@@ -118,21 +130,23 @@ def create_view(
     overlay: Mapping[str, str | None],
     *,
     strategies: Sequence[str] = STRATEGIES,
+    layer_mb: int = 0,
 ) -> View:
     """Build the view of `workspace` with `overlay` applied, with the first of `strategies`
-    that works here (see the module docstring)."""
+    that works here (see the module docstring). `layer_mb`: for `mount`, the writable layer
+    is a tmpfs of that size (0: a directory on disk)."""
     check_overlay_paths(overlay)
     root = resolve_workspace(workspace)
     chosen = next((s for s in strategies if strategy_works(s)), "copy")
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     try:
         if chosen == "mount":
-            return _mount_view(root, overlay, scratch)
+            return _mount_view(root, overlay, scratch, layer_mb)
         if chosen == "namespace":
             return _namespace_view(root, overlay, scratch)
         return _copy_view(root, overlay, scratch)
     except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
         raise
 
 
@@ -173,23 +187,34 @@ def _copy_view(root: Path, overlay: Mapping[str, str | None], scratch: Path) -> 
     return View(root, view, scratch, None, "copy")
 
 
-def _layers(scratch: Path) -> tuple[Path, Path]:
-    upper, work = scratch / "upper", scratch / "work"
+def _layers(base: Path) -> tuple[Path, Path]:
+    upper, work = base / "upper", base / "work"
     upper.mkdir()
     work.mkdir()
     return upper, work
 
 
-def _mount_view(root: Path, overlay: Mapping[str, str | None], scratch: Path) -> View:
-    upper, work = _layers(scratch)
-    deleted = _write_files(upper, overlay)
-    merged = scratch / "merged"
-    merged.mkdir()
-    host_mount(root, upper, work, merged)
-    view = View(root, merged, scratch, None, "mount")
+def _mount_view(
+    root: Path, overlay: Mapping[str, str | None], scratch: Path, layer_mb: int
+) -> View:
+    mounted: list[Path] = []
+    view = View(root, scratch / "merged", scratch, None, "mount")
     try:
-        _delete(merged, deleted)  # whiteouts in the upper layer
+        layer = scratch / "layer"
+        layer.mkdir()
+        if layer_mb > 0:
+            host_tmpfs(layer, layer_mb)
+            mounted.append(layer)
+        upper, work = _layers(layer)
+        view.upper = upper
+        deleted = _write_files(upper, overlay)
+        view.path.mkdir()
+        host_mount(root, upper, work, view.path)
+        mounted.insert(0, view.path)
+        view.mounts = tuple(mounted)
+        _delete(view.path, deleted)  # whiteouts in the upper layer
     except BaseException:
+        view.mounts = tuple(mounted)
         view.cleanup()
         raise
     return view
@@ -199,7 +224,7 @@ def _namespace_view(root: Path, overlay: Mapping[str, str | None], scratch: Path
     upper, work = _layers(scratch)
     deleted = _write_files(upper, overlay)
     mount = NamespaceOverlay(root, upper, work, [root / rel for rel in deleted])
-    return View(root, root, scratch, mount, "namespace")
+    return View(root, root, scratch, mount, "namespace", upper=upper)
 
 
 @functools.cache
@@ -208,7 +233,7 @@ def _mount_works() -> bool:
         return False
     if detach_stale():
         log.info("detached workspace views left by earlier greenpatch processes")
-    return _probe(lambda lower, scratch: _mount_view(lower, {"f": "upper"}, scratch), None)
+    return _probe(lambda lower, scratch: _mount_view(lower, {"f": "upper"}, scratch, 1), None)
 
 
 @functools.cache
@@ -242,5 +267,5 @@ def _probe(make: Callable[[Path, Path], View], reader: str | None) -> bool:
         log.debug("overlay view not available: %s", exc)
         ok = False
     finally:
-        shutil.rmtree(probe, ignore_errors=True)
+        remove_tree(probe)
     return ok

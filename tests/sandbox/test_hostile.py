@@ -18,6 +18,7 @@ import pytest
 
 from greenpatch.sandbox import CommandResult, Limits, get_sandbox
 from greenpatch.sandbox.bwrap import bwrap_works
+from greenpatch.sandbox.view import strategy_works
 
 SECRET_KEY = "ssh-private-key-PLANTED-7f3a"
 API_KEY = "sk-ant-PLANTED-API-KEY-91c2"
@@ -293,3 +294,22 @@ def _processes_named(marker: str) -> list[int]:
         if marker.encode() in cmdline:
             found.append(int(pid))
     return found
+
+
+def test_filling_the_disk_stops_at_the_layer(host: Host):
+    if not strategy_works("mount"):
+        pytest.skip("the writable layer is a tmpfs only where this process can mount")
+    result = host.attack(
+        """
+        import os
+        try:
+            with open("filler.bin", "wb") as fh:
+                while True:
+                    fh.write(b"x" * (1 << 20))
+        except OSError as exc:
+            print("STOPPED", exc.strerror, os.path.getsize("filler.bin") >> 20, "MB")
+        """,
+        limits=Limits(disk_mb=32, file_size_mb=1024, memory_mb=512),
+    )
+    assert "STOPPED No space left on device" in result.stdout
+    assert not (host.workspace / "filler.bin").exists()

@@ -82,11 +82,15 @@ def test_stale_view_mounts_are_detached():
         subprocess.run(["rm", "-rf", str(scratch)], check=False)
 
 
-@pytest.mark.parametrize("strategy", ["mount", "namespace", "copy"])
-def test_every_view_strategy_leaves_no_trace(strategy: str, workspace: Path):
+@pytest.mark.parametrize(
+    ("strategy", "layer_mb"), [("mount", 0), ("mount", 8), ("namespace", 0), ("copy", 0)]
+)
+def test_every_view_strategy_leaves_no_trace(strategy: str, layer_mb: int, workspace: Path):
     if not strategy_works(strategy):
         pytest.skip(f"{strategy} views do not work here")
-    view = create_view(workspace, {"new.py": "x", "data.txt": None}, strategies=(strategy,))
+    view = create_view(
+        workspace, {"new.py": "x", "data.txt": None}, strategies=(strategy,), layer_mb=layer_mb
+    )
     assert view.strategy == strategy
     view.cleanup()
     assert not view.scratch.exists()
