@@ -2,7 +2,7 @@
 process) and the pytest runner."""
 
 from greenpatch.sandbox.base import Sandbox
-from greenpatch.sandbox.factory import BACKENDS, get_sandbox
+from greenpatch.sandbox.factory import BACKENDS, BackendStatus, diagnose, from_settings, get_sandbox
 from greenpatch.sandbox.limits import Limits
 from greenpatch.sandbox.python import detect_python
 from greenpatch.sandbox.report import TestCase, TestReport
@@ -11,12 +11,15 @@ from greenpatch.sandbox.runner import run_pytest
 
 __all__ = [
     "BACKENDS",
+    "BackendStatus",
     "CommandResult",
     "Limits",
     "Sandbox",
     "TestCase",
     "TestReport",
     "detect_python",
+    "diagnose",
+    "from_settings",
     "get_sandbox",
     "run_pytest",
 ]

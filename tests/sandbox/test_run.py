@@ -119,3 +119,15 @@ def test_auto_prefers_bwrap_and_explains_when_nothing_works(monkeypatch: pytest.
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(SandboxError, match=r"bubblewrap is not installed.*no Docker engine"):
         get_sandbox("auto")
+
+
+def test_from_settings_and_diagnose():
+    from greenpatch.config import SandboxSettings
+    from greenpatch.sandbox import diagnose, from_settings
+
+    sandbox = from_settings(SandboxSettings(backend="process", memory_mb=333))
+    assert sandbox.name == "process" and sandbox.limits.memory_mb == 333
+    statuses = {s.name: s for s in diagnose()}
+    assert set(statuses) == {"bwrap", "docker", "process"}
+    assert statuses["process"].ok
+    assert statuses["bwrap"].detail
