@@ -108,9 +108,10 @@ def build_report(
 def _status(result: CommandResult, cases: tuple[TestCase, ...]) -> Status:
     if result.timed_out:
         return "timeout"
-    if result.killed_reason:
-        return "interrupted"
-    status = _EXIT_STATUS.get(result.exit_code, "error")
+    if result.exit_code not in _EXIT_STATUS:
+        # Not one of pytest's own exit codes: a signal or a limit ended it.
+        return "interrupted" if result.killed_reason or result.exit_code > 128 else "error"
+    status = _EXIT_STATUS[result.exit_code]
     if status == "interrupted" and any(c.outcome == "error" for c in cases):
         return "error"  # collection errors stop pytest with exit code 2
     if status == "passed" and not cases:

@@ -116,3 +116,26 @@ def test_pytest_command_means_the_project_interpreter(bwrap: Sandbox, project: P
     result = bwrap.run(project, ["pytest", "-q", "-p", "no:cacheprovider"], timeout=60)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_statuses_from_exit_codes(tmp_path: Path):
+    from greenpatch.sandbox.result import CommandResult
+    from greenpatch.sandbox.runner import build_report
+
+    def status(code: int, reason: str | None = None, xml: str | None = None) -> str:
+        result = CommandResult(
+            exit_code=code, stdout="", stderr="MemoryError in a test's own output",
+            timed_out=False, killed_reason=reason, duration_s=0.1, backend="x",
+        )  # fmt: skip
+        return build_report(result, xml, tmp_path, ("pytest",)).status
+
+    one = '<testsuite><testcase classname="t" name="a" file="t.py"/></testsuite>'
+    assert status(0, xml=one) == "passed"
+    assert status(0) == "no_tests"
+    assert status(1, reason="memory limit: allocation refused above 2048 MB") == "failed"
+    assert status(5) == "no_tests"
+    assert status(137, reason="output limit: killed after more than 64 MB of output") == (
+        "interrupted"
+    )
+    assert status(139) == "interrupted"
+    assert status(127) == "error"
