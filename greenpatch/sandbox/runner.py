@@ -68,8 +68,11 @@ def _run_once(
     junit = f".greenpatch-junit-{uuid.uuid4().hex[:12]}.xml"
     interpreter = python or sandbox.default_python(root)
     inside = Path(sandbox.workspace_path(root))
+    # A test still running at half the budget gets its traceback dumped (on stderr), so a
+    # timed-out report says where the run hung.
+    hang = ["-o", f"faulthandler_timeout={max(int(timeout / 2), 1)}"] if timeout else []
     command = [
-        interpreter, "-m", "pytest", *PYTEST_ARGS, f"--junitxml={inside / junit}",
+        interpreter, "-m", "pytest", *PYTEST_ARGS, *hang, f"--junitxml={inside / junit}",
         *extra_args, *tests,
     ]  # fmt: skip
     result = sandbox.run(root, command, overlay=overlay, timeout=timeout, collect=[junit])

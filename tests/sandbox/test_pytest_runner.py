@@ -82,10 +82,11 @@ def test_no_tests(bwrap: Sandbox, workspace: Path):
 def test_timeout(bwrap: Sandbox, project: Path):
     spin = "def test_spin():\n    while True:\n        pass\n"
     report = run_pytest(
-        bwrap, project, overlay={"tests/test_spin.py": spin}, python=sys.executable, timeout=2
+        bwrap, project, overlay={"tests/test_spin.py": spin}, python=sys.executable, timeout=8
     )
     assert report.status == "timeout"
     assert report.reason and "timeout" in report.reason
+    assert "test_spin" in report.failure_text()  # where it hung
 
 
 def test_missing_pytest_is_an_error(bwrap: Sandbox, project: Path):
