@@ -82,3 +82,15 @@ def test_report_texts():
     assert TestReport(status="passed", cases=(failing,)).ok
     empty = TestReport(status="error", reason="pytest did not run", output="Traceback: crash")
     assert "crash" in empty.failure_text() and "pytest did not run" in empty.summary()
+
+
+def test_entities_are_refused():
+    import pytest
+
+    from greenpatch.sandbox.junit import JUnitError
+
+    bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><testsuite>&a;</testsuite>'
+    with pytest.raises(JUnitError):
+        parse_junit(bomb, WS)
+    with pytest.raises(JUnitError):
+        parse_junit("<testsuite><testcase", WS)
