@@ -137,6 +137,7 @@ def create_view(
     is a tmpfs of that size (0: a directory on disk)."""
     check_overlay_paths(overlay)
     root = resolve_workspace(workspace)
+    sweep_stale()
     chosen = next((s for s in strategies if strategy_works(s)), "copy")
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     try:
@@ -228,11 +229,25 @@ def _namespace_view(root: Path, overlay: Mapping[str, str | None], scratch: Path
 
 
 @functools.cache
+def sweep_stale() -> int:
+    """Once per process: detach the mounts and remove the scratch directories of views left
+    by greenpatch processes that died mid-run (killed servers, crashed tests)."""
+    detach_stale()
+    removed = 0
+    for scratch in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = scratch.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists() and scratch.is_dir():
+            remove_tree(scratch)
+            removed += 1
+    if removed:
+        log.info("removed %d workspace views left by earlier greenpatch processes", removed)
+    return removed
+
+
+@functools.cache
 def _mount_works() -> bool:
     if os.geteuid() != 0:
         return False
-    if detach_stale():
-        log.info("detached workspace views left by earlier greenpatch processes")
     return _probe(lambda lower, scratch: _mount_view(lower, {"f": "upper"}, scratch, 1), None)
 
 

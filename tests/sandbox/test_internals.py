@@ -17,7 +17,7 @@ from greenpatch.sandbox.cgroups import RunCgroups
 from greenpatch.sandbox.execute import effective_rlimits, execute, user_tasks
 from greenpatch.sandbox.mounts import SCRATCH_PREFIX, detach_stale, host_mount
 from greenpatch.sandbox.python import interpreter_mounts
-from greenpatch.sandbox.view import create_view, strategy_works
+from greenpatch.sandbox.view import create_view, strategy_works, sweep_stale
 
 
 def test_launcher_applies_rlimits():
@@ -77,6 +77,10 @@ def test_stale_view_mounts_are_detached():
         assert str(scratch / "merged") in Path("/proc/self/mountinfo").read_text()
         assert detach_stale() >= 1
         assert str(scratch / "merged") not in Path("/proc/self/mountinfo").read_text()
+        (scratch / "work" / "blocked").mkdir(mode=0)
+        sweep_stale.cache_clear()
+        assert sweep_stale() >= 1
+        assert not scratch.exists()
     finally:
         subprocess.run(["umount", "-l", str(scratch / "merged")], capture_output=True, check=False)
         subprocess.run(["rm", "-rf", str(scratch)], check=False)
