@@ -91,9 +91,7 @@ def _snake(name: str) -> str:
 
 
 def _normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        _snake(k): _normalise_keys(v) if isinstance(v, Mapping) else v for k, v in data.items()
-    }
+    return {_snake(k): _normalise_keys(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
 def merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -207,8 +205,16 @@ def _coerce(raw: Any, hint: Any) -> Any:
     if hint is bool:
         if isinstance(raw, bool):
             return raw
-        if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on", "0",
-                                                            "false", "no", "off"):
+        if isinstance(raw, str) and raw.strip().lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        ):
             return raw.strip().lower() in ("1", "true", "yes", "on")
         raise ValueError(f"{raw!r} is not true or false")
     if hint in (int, float):
