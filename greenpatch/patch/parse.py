@@ -177,7 +177,8 @@ class _Parser:
         m = _HUNK_HEADER.match(header)
         self.i += 1
         body = self._hunk_body()
-        hunk = _make_hunk(body, m)
+        creating = self.cur.seen_paths and self.cur.old_path is None
+        hunk = _make_hunk(body, m, creating)
         if hunk.lines:
             self.cur.hunks.append(hunk)
 
@@ -248,7 +249,7 @@ def _is_boundary(ln: str, nxt: str | None) -> bool:
     return ln.startswith("--- ") and nxt is not None and nxt.startswith("+++ ")
 
 
-def _make_hunk(body: list[str], m: re.Match[str] | None) -> Hunk:
+def _make_hunk(body: list[str], m: re.Match[str] | None, creating: bool) -> Hunk:
     """Build a hunk from its raw body lines and the header match."""
 
     def num(name: str) -> int | None:
@@ -257,10 +258,9 @@ def _make_hunk(body: list[str], m: re.Match[str] | None) -> Hunk:
     old_start, new_start = num("os"), num("ns")
     old_count = num("oc") if num("oc") is not None else (1 if old_start is not None else None)
     new_count = num("nc") if num("nc") is not None else (1 if new_start is not None else None)
-    lines = _body_lines(body)
-    lines = _trim_trailing_blanks(lines, old_count, new_count)
+    body = _trim_trailing_blanks(body, old_count, new_count, rescue=not creating)
     return Hunk(
-        lines=tuple(lines),
+        lines=tuple(_body_lines(body)),
         old_start=old_start,
         old_count=old_count,
         new_start=new_start,
@@ -282,24 +282,29 @@ def _body_lines(body: list[str]) -> list[HunkLine]:
 
 
 def _trim_trailing_blanks(
-    lines: list[HunkLine], old_count: int | None, new_count: int | None
-) -> list[HunkLine]:
-    """Blank context lines at the end of a hunk may be the blank line that separates the diff
-    from what follows. Keep as many as the header's counts ask for, drop the rest."""
-    n_blank = 0
-    for ln in reversed(lines):
-        if ln.kind is LineKind.CONTEXT and ln.text == "":
-            n_blank += 1
-        else:
-            break
+    body: list[str], old_count: int | None, new_count: int | None, *, rescue: bool
+) -> list[str]:
+    """Empty lines (not even the context space) at the end of a hunk may be the blank line
+    that separates the diff from what follows, or blank context that lost its space. Keep as
+    many as the header's counts ask for, or all when the hunk has no other old-side line."""
+    n_blank = len(body) - len(_rstrip_empty(body))
     if not n_blank:
-        return lines
-    core = lines[: len(lines) - n_blank]
+        return body
+    core = body[: len(body) - n_blank]
+    old_have = sum(1 for ln in core if ln[:1] in (" ", "-", ""))
+    if not old_have and rescue and old_count != 0:
+        return body  # without them the hunk could not be placed at all
     keep = 0
     if old_count is not None and new_count is not None:
-        old_have = sum(1 for ln in core if ln.kind is not LineKind.ADD)
-        new_have = sum(1 for ln in core if ln.kind is not LineKind.DELETE)
+        new_have = sum(1 for ln in core if ln[:1] in (" ", "+", ""))
         need_old, need_new = old_count - old_have, new_count - new_have
         if need_old == need_new and 0 < need_old <= n_blank:
             keep = need_old
-    return core + lines[len(core) : len(core) + keep]
+    return body[: len(core) + keep]
+
+
+def _rstrip_empty(body: list[str]) -> list[str]:
+    end = len(body)
+    while end and body[end - 1] == "":
+        end -= 1
+    return body[:end]
