@@ -1,0 +1,115 @@
+"""Property tests: for a random file and a random edit, the diff difflib writes, after each
+corruption models commit, applies to exactly the edited file; a hunk whose context does not
+exist is always refused and nothing changes."""
+
+from __future__ import annotations
+
+import difflib
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from greenpatch.patch import FailureReason, apply_patch
+from greenpatch.patch.corruptions import CORRUPTIONS, wrong_context
+
+# No "p", "o", "l", "d": a mutated line ("..._old", "pass") can never exist in a file.
+_WORDS = st.text(alphabet="abcefghijk", min_size=1, max_size=8)
+_INDENT = st.sampled_from(["", "    ", "        ", "\t"])
+
+
+@st.composite
+def files(draw: st.DrawFn, blank_lines: bool = False) -> list[str]:
+    """Unique lines (so any context is unique), optionally with blank lines among them."""
+    n = draw(st.integers(min_value=1, max_value=40))
+    lines = []
+    for i in range(n):
+        if blank_lines and draw(st.integers(0, 4)) == 0:
+            lines.append("")
+        else:
+            lines.append(f"{draw(_INDENT)}{draw(_WORDS)}{i}")
+    return lines
+
+
+@st.composite
+def edits(draw: st.DrawFn, lines: list[str]) -> list[str]:
+    """The file after 1-3 random replacements, insertions or deletions."""
+    out = list(lines)
+    for k in range(draw(st.integers(1, 3))):
+        start = draw(st.integers(0, len(out)))
+        end = draw(st.integers(start, min(start + 3, len(out))))
+        new = [f"{draw(_INDENT)}new{k}x{j}" for j in range(draw(st.integers(0, 3)))]
+        out[start:end] = new
+    return out
+
+
+def _diff(old: list[str], new: list[str]) -> str:
+    a = [ln + "\n" for ln in old]
+    b = [ln + "\n" for ln in new]
+    return "".join(difflib.unified_diff(a, b, "a/m.py", "b/m.py"))
+
+
+def _text(lines: list[str]) -> str:
+    return "".join(ln + "\n" for ln in lines)
+
+
+KINDS = sorted(CORRUPTIONS)
+_SETTINGS = settings(
+    max_examples=int(__import__("os").environ.get("PROP_N", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@_SETTINGS
+@given(data=st.data(), kind=st.sampled_from(KINDS), seed=st.integers(0, 2**16), crlf=st.booleans())
+def test_corrupted_difflib_diff_applies_exactly(
+    data: st.DataObject, kind: str, seed: int, crlf: bool
+) -> None:
+    old = data.draw(files())
+    new = data.draw(edits(old))
+    diff = _diff(old, new)
+    if not diff:
+        return
+    eol = "\r\n" if crlf else "\n"
+    before, after = _text(old).replace("\n", eol), _text(new).replace("\n", eol)
+    corrupted = CORRUPTIONS[kind](diff, random.Random(seed))
+    result = apply_patch(corrupted, {"m.py": before}.get)
+    assert result.ok, f"{kind}\n{corrupted}\n{result.message_for_model()}"
+    (change,) = result.changes
+    assert change.new_text == after
+
+
+@_SETTINGS
+@given(data=st.data(), kind=st.sampled_from(KINDS), seed=st.integers(0, 2**16))
+def test_with_blank_lines_never_a_wrong_result(data: st.DataObject, kind: str, seed: int) -> None:
+    """Blank lines repeat, so a hunk may be ambiguous: refused then, but never misplaced."""
+    old = data.draw(files(blank_lines=True))
+    new = data.draw(edits(old))
+    diff = _diff(old, new)
+    if not diff:
+        return
+    corrupted = CORRUPTIONS[kind](diff, random.Random(seed))
+    result = apply_patch(corrupted, {"m.py": _text(old)}.get)
+    if result.ok:
+        assert result.changes[0].new_text == _text(new)
+    else:
+        assert {f.reason for f in result.failures} <= {FailureReason.AMBIGUOUS}
+
+
+@_SETTINGS
+@given(data=st.data(), kind=st.sampled_from(KINDS), seed=st.integers(0, 2**16))
+def test_context_that_does_not_exist_is_always_refused(
+    data: st.DataObject, kind: str, seed: int
+) -> None:
+    old = data.draw(files(blank_lines=data.draw(st.booleans())))
+    new = data.draw(edits(old))
+    diff = _diff(old, new)
+    rng = random.Random(seed)
+    broken = wrong_context(diff, rng)
+    if broken == diff:
+        return  # only additions at the very start: no line to get wrong
+    result = apply_patch(CORRUPTIONS[kind](broken, rng), {"m.py": _text(old)}.get)
+    assert not result.ok
+    assert result.changes == ()
+    assert FailureReason.NO_MATCH in {f.reason for f in result.failures}
