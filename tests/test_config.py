@@ -14,7 +14,9 @@ def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
 
 
 def test_layers_override_in_order(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml", """
+    write(
+        tmp_path / "pyproject.toml",
+        """
 [tool.greenpatch]
 max_iterations = 2
 approval = "auto"
@@ -24,10 +26,17 @@ planner = "from-pyproject"
 critic = "from-pyproject"
 [tool.greenpatch.budget]
 usd = 0.5
-""")
-    write(tmp_path / ".greenpatch.toml", 'max_iterations = 3\n[models]\nplanner = "from-dot-file"\n')
-    env = {"GREENPATCH_MODELS__CODER": "from-env", "GREENPATCH_MAX_ITERATIONS": "5",
-           "GREENPATCH_BUDGET__TOKENS": "1000", "OTHER": "x"}
+""",
+    )
+    write(
+        tmp_path / ".greenpatch.toml", 'max_iterations = 3\n[models]\nplanner = "from-dot-file"\n'
+    )
+    env = {
+        "GREENPATCH_MODELS__CODER": "from-env",
+        "GREENPATCH_MAX_ITERATIONS": "5",
+        "GREENPATCH_BUDGET__TOKENS": "1000",
+        "OTHER": "x",
+    }
     editor = {"maxIterations": 7, "models": {"critic": "from-editor", "editFormat": "whole"}}
     s = load_settings(tmp_path, environ=env, editor=editor).settings
     assert s.max_iterations == 7  # editor beats env beats .greenpatch.toml beats pyproject
@@ -48,8 +57,12 @@ def test_model_shorthand_and_lists_from_env(tmp_path: Path) -> None:
 
 
 def test_invalid_values_are_named_and_defaults_apply(tmp_path: Path) -> None:
-    env = {"GREENPATCH_SANDBOX__BACKEND": "chroot", "GREENPATCH_MAX_ITERATIONS": "many",
-           "GREENPATCH_BUDGET__USD": "-1", "GREENPATCH_INDEX__ENABLED": "maybe"}
+    env = {
+        "GREENPATCH_SANDBOX__BACKEND": "chroot",
+        "GREENPATCH_MAX_ITERATIONS": "many",
+        "GREENPATCH_BUDGET__USD": "-1",
+        "GREENPATCH_INDEX__ENABLED": "maybe",
+    }
     loaded = load_settings(tmp_path, environ=env, editor={"colour": "green", "models": "x"})
     s = loaded.settings
     assert s.sandbox.backend == "auto"

@@ -127,13 +127,13 @@ _ERRORS = {
 def _scripted_error(litellm: Any, kind: str, model: str) -> Exception:
     name, _status = _ERRORS[kind]
     cls = getattr(litellm, name)
-    return cls(message=f"scripted {kind} error", llm_provider="scripted", model=model)  # type: ignore[no-any-return]
+    return cls(message=f"scripted {kind} error", llm_provider="scripted", model=model)
 
 
 def _make_handlers(litellm: Any) -> tuple[Any, Any]:
     from litellm.llms.custom_llm import CustomLLM
 
-    class ScriptedLLM(CustomLLM):  # type: ignore[misc]
+    class ScriptedLLM(CustomLLM):
         def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
             reply = ScriptedReplies.next(model.removeprefix("scripted/"))
             if isinstance(reply, dict) and "error" in reply:
@@ -148,7 +148,7 @@ def _make_handlers(litellm: Any) -> tuple[Any, Any]:
         async def acompletion(self, model: str, messages: list[Any], *a: Any, **kw: Any) -> Any:
             return self.completion(model, messages, *a, **kw)
 
-    class LocalLLM(CustomLLM):  # type: ignore[misc]
+    class LocalLLM(CustomLLM):
         def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
             from greenpatch.agents import local_models
 

@@ -1,1 +1,2 @@
-"""indexer: syntax-aware chunks, offline embeddings, hybrid retrieval in ChromaDB, kept live by watchdog."""
+"""indexer: syntax-aware chunks, offline embeddings, hybrid retrieval in ChromaDB, kept
+live by watchdog."""

@@ -17,7 +17,7 @@ from pygls.uris import from_fs_path
 
 from greenpatch import patch
 from greenpatch.agents.loop import Run, run_task
-from greenpatch.agents.types import RunEvent, RunResult, TaskRequest
+from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest
 from greenpatch.config import merge
 from greenpatch.errors import GreenpatchError, WorkspaceError
 from greenpatch.server import edits
@@ -49,7 +49,7 @@ def _request(ls: GreenpatchServer, args: dict[str, Any]) -> TaskRequest:
     path = args.get("path")
     if path is None and args.get("uri"):
         path = ls.relative(str(args["uri"]))
-    kind = args.get("kind") if args.get("kind") in ("fix", "implement", "task") else "task"
+    kind: TaskKind = args["kind"] if args.get("kind") in ("fix", "implement", "task") else "task"
     return TaskRequest(
         task=task,
         workspace=root,
@@ -204,7 +204,8 @@ async def decide_hunk(ls: GreenpatchServer, args: dict[str, Any], accept: bool) 
     if now != after:
         change = review.change(path)
         await apply_texts(
-            ls, [dataclasses.replace(change, old_text=now, new_text=after)],
+            ls,
+            [dataclasses.replace(change, old_text=now, new_text=after)],
             f"Greenpatch: hunk {index + 1} of {path}",
         )
     review.decisions.setdefault(path, {})[index] = accept

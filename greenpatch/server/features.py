@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -97,7 +96,7 @@ async def pull_configuration(ls: GreenpatchServer) -> None:
     if not (caps and caps.configuration):
         return
     try:
-        result: list[Any] = await ls.workspace_configuration_async(
+        result = await ls.workspace_configuration_async(
             types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
         )
     except Exception as exc:  # the client may refuse; the other layers still apply

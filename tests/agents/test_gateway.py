@@ -17,8 +17,13 @@ from greenpatch.errors import BudgetExceeded, ModelError, ModelNotAvailable
 HELLO = [{"role": "user", "content": "hello"}]
 
 
-def gateway(model: str, *, fallbacks: tuple[str, ...] = (), retries: int = 3,
-            budget: BudgetSettings | None = None) -> tuple[Gateway, list[float]]:
+def gateway(
+    model: str,
+    *,
+    fallbacks: tuple[str, ...] = (),
+    retries: int = 3,
+    budget: BudgetSettings | None = None,
+) -> tuple[Gateway, list[float]]:
     sleeps: list[float] = []
     settings = Settings(
         models=ModelSettings(default=model, fallbacks=fallbacks, max_retries=retries),
@@ -113,7 +118,7 @@ def test_local_model_not_pulled_names_the_command(
 ) -> None:
     monkeypatch.setenv("GREENPATCH_MODEL_DIR", str(tmp_path))
     gw, _ = gateway("local/qwen2.5-coder-0.5b")
-    with pytest.raises(ModelError, match="greenpatch model pull qwen2.5-coder-0.5b"):
+    with pytest.raises(ModelError, match=r"greenpatch model pull qwen2\.5-coder-0\.5b"):
         gw.complete("coder", HELLO)
     with pytest.raises(ModelNotAvailable, match="unknown local model"):
         gateway("local/nope")[0]._complete_with_retries("coder", "local/nope", HELLO, 0, 10)

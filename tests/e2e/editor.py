@@ -53,7 +53,8 @@ class Editor:
                 open_version, text = self.docs[uri]
                 if version != open_version:
                     return types.ApplyWorkspaceEditResult(
-                        False, f"version {version} is not the open {open_version}")
+                        False, f"version {version} is not the open {open_version}"
+                    )
             else:
                 text = path_of(uri).read_text(encoding="utf-8")
             staged[uri] = apply_text_edits(staged.get(uri, text), list(change.edits))

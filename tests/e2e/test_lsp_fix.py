@@ -8,7 +8,7 @@ import asyncio
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import pytest
 import pytest_lsp
@@ -47,7 +47,8 @@ async def client(lsp_client: LanguageClient, shop: Path, scripted_model: str):  
     converter.register_structure_hook(
         types.Command | types.CodeAction,
         lambda obj, _: converter.structure(
-            obj, types.Command if isinstance(obj.get("command"), str) else types.CodeAction),
+            obj, types.Command if isinstance(obj.get("command"), str) else types.CodeAction
+        ),
     )
     lsp_client.editor = editor  # type: ignore[attr-defined]
     lsp_client.events = events  # type: ignore[attr-defined]
@@ -68,8 +69,13 @@ async def client(lsp_client: LanguageClient, shop: Path, scripted_model: str):  
 def open_doc(client: LanguageClient, path: Path) -> str:
     uri = path.as_uri()
     text = path.read_text(encoding="utf-8")
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=text
+            )
+        )
+    )
     client.editor.docs[uri] = (1, text)  # type: ignore[attr-defined]
     return uri
 
@@ -83,28 +89,43 @@ async def run_fix(client: LanguageClient) -> tuple[str, dict[str, Any]]:
     test_file = shop / "tests" / "test_pricing.py"
     uri = open_doc(client, test_file)
     line = line_of(test_file, "def test_apply_discount():")
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        range=types.Range(start=types.Position(line=line, character=4),
-                          end=types.Position(line=line, character=4)),
-        context=types.CodeActionContext(diagnostics=[]),
-    ))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(
+                start=types.Position(line=line, character=4),
+                end=types.Position(line=line, character=4),
+            ),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
     assert actions, "no code action on a test line"
-    [fix] = [a for a in actions if isinstance(a, types.CodeAction)
-             and a.title == "Greenpatch: fix this failing test (test_apply_discount)"]
+    [fix] = [
+        a
+        for a in actions
+        if isinstance(a, types.CodeAction)
+        and a.title == "Greenpatch: fix this failing test (test_apply_discount)"
+    ]
     assert fix.command is not None
-    started = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command=fix.command.command, arguments=fix.command.arguments))
+    started = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=fix.command.command, arguments=fix.command.arguments)
+    )
     run_id = started["runId"]
     await asyncio.wait_for(client.finished.wait(), RUN_TIMEOUT)  # type: ignore[attr-defined]
-    proposal = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="greenpatch.showProposal", arguments=[{"runId": run_id}]))
+    proposal = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="greenpatch.showProposal", arguments=[{"runId": run_id}])
+    )
     return run_id, proposal
 
 
 def suite_passes(shop: Path) -> bool:
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                          cwd=shop, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=shop,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.returncode == 0
 
 
@@ -126,8 +147,11 @@ async def test_code_action_leads_to_a_green_applied_edit(client: LanguageClient)
     assert any("green" in m.message for m in client.messages)
     assert client.progress_reports, "work-done progress was reported"
 
-    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="greenpatch.acceptProposal", arguments=[{"runId": run_id}]))
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="greenpatch.acceptProposal", arguments=[{"runId": run_id}]
+        )
+    )
     assert result == {"applied": ["shop/pricing.py"]}
     [edit] = client.editor.applied  # type: ignore[attr-defined]
     [doc_edit] = edit.document_changes
@@ -144,12 +168,18 @@ async def test_per_hunk_review_applies_only_accepted_hunks(client: LanguageClien
     run_id, proposal = await run_fix(client)
     hunks = proposal["files"][0]["hunks"]
     assert len(hunks) == 2
-    await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="greenpatch.rejectHunk",
-        arguments=[{"runId": run_id, "file": "shop/pricing.py", "hunk": 0}]))
-    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="greenpatch.acceptHunk",
-        arguments=[{"runId": run_id, "file": "shop/pricing.py", "hunk": 1}]))
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="greenpatch.rejectHunk",
+            arguments=[{"runId": run_id, "file": "shop/pricing.py", "hunk": 0}],
+        )
+    )
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="greenpatch.acceptHunk",
+            arguments=[{"runId": run_id, "file": "shop/pricing.py", "hunk": 1}],
+        )
+    )
     assert result["remaining"] == 0
     [edit] = client.editor.applied  # type: ignore[attr-defined]
     assert edit.document_changes[0].text_document.version == 1  # pinned to the open version
@@ -167,12 +197,18 @@ async def test_typing_meanwhile_is_rebased_never_clobbered(client: LanguageClien
     run_id, _ = await run_fix(client)
     # The user types at the end of the file while the proposal waits for review.
     typed = client.editor.docs[uri][1] + "\n\n# the user's note\n"  # type: ignore[attr-defined]
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=typed)]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=typed)],
+        )
+    )
     client.editor.docs[uri] = (2, typed)  # type: ignore[attr-defined]
-    await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="greenpatch.acceptProposal", arguments=[{"runId": run_id}]))
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="greenpatch.acceptProposal", arguments=[{"runId": run_id}]
+        )
+    )
     text = client.editor.docs[uri][1]  # type: ignore[attr-defined]
     assert text.endswith("# the user's note\n")
     assert "price * (100 - percent) / 100" in text
@@ -185,13 +221,20 @@ async def test_conflicting_edit_is_refused_and_nothing_changes(client: LanguageC
     uri = open_doc(client, source)
     run_id, _ = await run_fix(client)
     mine = client.editor.docs[uri][1].replace(  # type: ignore[attr-defined]
-        "return round(price * percent / 100, 2)", "return price  # the user's own fix")
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=mine)]))
+        "return round(price * percent / 100, 2)", "return price  # the user's own fix"
+    )
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=mine)],
+        )
+    )
     client.editor.docs[uri] = (2, mine)  # type: ignore[attr-defined]
-    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="greenpatch.acceptProposal", arguments=[{"runId": run_id}]))
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="greenpatch.acceptProposal", arguments=[{"runId": run_id}]
+        )
+    )
     assert "error" in result and "changed where the proposal edits it" in result["error"]
     assert not client.editor.applied  # type: ignore[attr-defined]
     assert client.editor.docs[uri][1] == mine  # type: ignore[attr-defined]
