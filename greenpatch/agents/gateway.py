@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -143,14 +144,15 @@ def _retryable(exc: BaseException, litellm: Any) -> bool:
 
 
 def describe_error(exc: BaseException, model: str) -> str:
-    """One line a user can act on."""
+    """One line a user can act on, without LiteLLM's stacked class-name prefixes."""
     name = type(exc).__name__
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+    lines = str(exc).strip().splitlines()
+    text = re.sub(r"^(litellm\.\w+: |\w+Error: |\w+Exception - )+", "", lines[0] if lines else name)
     if "Authentication" in name:
         return f"{model}: the API key was refused ({text[:160]})"
     if "RateLimit" in name:
         return f"{model}: rate limited ({text[:160]})"
-    if "Connection" in name or "Timeout" in name:
+    if "Connection" in name or "Timeout" in name or "connection error" in text.lower():
         return f"{model}: not reachable ({text[:160]})"
     return f"{model}: {text[:200]}"
 
