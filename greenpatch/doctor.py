@@ -60,13 +60,13 @@ def _models(settings: Settings) -> list[Check]:
             )
         )
     for role in ROLES:
-        model = resolve_model(settings, role)
+        chosen = resolve_model(settings, role)
         usable, fix = True, ""
-        if model.startswith("local/"):
-            name = model.removeprefix("local/")
+        if chosen.startswith("local/"):
+            name = chosen.removeprefix("local/")
             usable = llama and local_models.is_pulled(name)
             fix = "" if usable else f"greenpatch model pull {name}"
-        checks.append(Check(f"{role} model", usable, model, fix, essential=True))
+        checks.append(Check(f"{role} model", usable, chosen, fix, essential=True))
     return checks
 
 

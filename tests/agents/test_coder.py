@@ -62,7 +62,10 @@ def test_splice_replaces_only_the_shown_function() -> None:
 def test_splice_reindents_methods_and_adds_new_imports() -> None:
     unit = unit_named("shop/cart.py", SOURCE, "Cart.total")
     assert unit is not None
-    reply = "```python\nimport functools\n\ndef total(self, prices):\n    return round(sum(prices), 2)\n```"
+    reply = (
+        "```python\nimport functools\n\n"
+        "def total(self, prices):\n    return round(sum(prices), 2)\n```"
+    )
     [change] = splice_units(reply, [unit], read)
     assert change.new_text is not None
     assert "    def total(self, prices):\n        return round(sum(prices), 2)\n" in change.new_text
