@@ -41,8 +41,11 @@ class LanguageClientConnection implements ServerConnection {
             documentSelector: DOCUMENT_SELECTOR,
             outputChannel: channel,
             traceOutputChannel: channel,
-            initializationOptions: { settings: settings() },
-            synchronize: { configurationSection: CONFIG_SECTION },
+            // The server reads its settings object directly from initializationOptions, then
+            // pulls workspace/configuration. No didChangeConfiguration: a settings change
+            // restarts the server (settings.ts needsRestart), and that notification would carry
+            // VS Code's raw section (empty model names included) instead of the mapped one.
+            initializationOptions: settings(),
             middleware: {
                 workspace: {
                     // Answer workspace/configuration with the mapped settings, so the server sees

@@ -5,6 +5,7 @@ import { Command, CONFIG_SECTION } from './constants';
 import { errorText, type Logger } from './logging';
 import { ServerCommand } from './protocol';
 import type { ExecuteCommand, HunkTarget, ReviewController } from './review';
+import { ServerCommandError } from './server';
 import { MODEL_ROLES, toServerSettings } from './settings';
 import type { Disposable, VsCodeApi } from './vscodeapi';
 
@@ -115,7 +116,10 @@ export function commandHandlers(deps: CommandDeps): Record<string, (...args: unk
     };
 }
 
-/** Registers every handler, each wrapped so a failure becomes an error message and a log line. */
+/**
+ * Registers every handler, each wrapped so a failure becomes a log line and an error message
+ * (none for a refusal from the server, which has shown its own).
+ */
 export function registerCommands(deps: CommandDeps): Disposable[] {
     return Object.entries(commandHandlers(deps)).map(([id, handler]) =>
         deps.api.registerCommand(id, async (...args: unknown[]) => {
@@ -123,7 +127,9 @@ export function registerCommands(deps: CommandDeps): Disposable[] {
                 return await handler(...args);
             } catch (err) {
                 deps.log.error(`${id} failed`, err);
-                void deps.api.showErrorMessage(`Greenpatch: ${errorText(err)}`);
+                if (!(err instanceof ServerCommandError)) {
+                    void deps.api.showErrorMessage(`Greenpatch: ${errorText(err)}`);
+                }
                 return undefined;
             }
         }),

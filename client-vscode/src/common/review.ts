@@ -147,7 +147,7 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
             void this.api.showInformationMessage('Greenpatch: no proposal to accept.');
             return;
         }
-        await this.execute(ServerCommand.acceptProposal, [{ runId: p.runId }]);
+        await this.applying(p, () => this.execute(ServerCommand.acceptProposal, [{ runId: p.runId }]));
         await this.finish(`Greenpatch: applied the proposal (${p.files.length} file(s)).`);
     }
 
@@ -177,10 +177,21 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         if (chosen === undefined) {
             return;
         }
-        await this.execute(accept ? ServerCommand.acceptHunk : ServerCommand.rejectHunk, [chosen]);
-        const p = await this.refresh(chosen.runId);
-        if (p === undefined || p.files.every((f) => f.hunks.every((h) => h.accepted !== null))) {
+        const command = accept ? ServerCommand.acceptHunk : ServerCommand.rejectHunk;
+        const p = this.proposal;
+        const reply = p === undefined
+            ? await this.execute(command, [chosen])
+            : await this.applying(p, () => this.execute(command, [chosen]));
+        // The server closes the review once every hunk is decided; asking for it then would
+        // only earn an error, so its count of what remains decides.
+        const remaining = (reply as { remaining?: unknown } | null)?.remaining;
+        if (remaining === 0) {
             await this.finish('Greenpatch: every hunk is decided.');
+            return;
+        }
+        const after = await this.refresh(chosen.runId);
+        if (after === undefined) {
+            await this.clear();
         }
     }
 
@@ -204,6 +215,19 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     dispose(): void {
         this.contentChanged.dispose();
         this.lensesChanged.dispose();
+    }
+
+    /**
+     * Runs `apply` (a command that makes the server send a workspace edit), then saves the
+     * proposal's files it changed, so accepting writes to disk like any other save. Files
+     * that already had unsaved changes before are left unsaved: their owner saves them.
+     */
+    private async applying<T>(p: Proposal, apply: () => Promise<T>): Promise<T> {
+        const uris = p.files.map((f) => this.api.parseUri(f.uri).toString());
+        const dirtyBefore = new Set(this.api.dirtyDocuments());
+        const result = await apply();
+        await this.api.saveDocuments(uris.filter((u) => !dirtyBefore.has(u)));
+        return result;
     }
 
     private async finish(message: string): Promise<void> {

@@ -26,6 +26,26 @@ export class ServerNotRunningError extends Error {
     }
 }
 
+/**
+ * The server answered a command with `{error}`. It has already shown the message to the user
+ * (window/showMessage), so the extension only logs it and stops what it was doing.
+ */
+export class ServerCommandError extends Error {
+    constructor(readonly command: string, message: string) {
+        super(message);
+        this.name = 'ServerCommandError';
+    }
+}
+
+/** `{error: string}` is how the server's command handlers report a refused request. */
+function errorOf(reply: unknown): string | undefined {
+    if (typeof reply === 'object' && reply !== null && 'error' in reply) {
+        const error = (reply as { error: unknown }).error;
+        return typeof error === 'string' ? error : JSON.stringify(error);
+    }
+    return undefined;
+}
+
 export interface ServerManagerDeps {
     api: VsCodeApi;
     log: Logger;
@@ -79,7 +99,7 @@ export class ServerManager implements Disposable {
         return this.queued;
     }
 
-    /** Sends workspace/executeCommand to the server and returns its result. */
+    /** Sends workspace/executeCommand to the server and returns its result; a refusal throws. */
     async executeCommand(command: string, args: unknown[]): Promise<unknown> {
         if (this.inFlight !== undefined) {
             await this.inFlight;
@@ -87,7 +107,12 @@ export class ServerManager implements Disposable {
         if (this.connection === undefined || this.lifecycleValue !== 'running') {
             throw new ServerNotRunningError();
         }
-        return this.connection.executeCommand(command, args);
+        const reply = await this.connection.executeCommand(command, args);
+        const error = errorOf(reply);
+        if (error !== undefined) {
+            throw new ServerCommandError(command, error);
+        }
+        return reply;
     }
 
     async stop(): Promise<void> {

@@ -155,9 +155,6 @@ export class Session implements Disposable {
             case 'proposal':
                 await this.offerProposal(event.runId);
                 break;
-            case 'applied':
-                await this.review.refresh(event.runId);
-                break;
             case 'failed':
                 if ((await api.showWarningMessage(`Greenpatch: the run failed: ${event.message}`, 'Show Log')) === 'Show Log') {
                     this.channel.show(true);

@@ -22,6 +22,13 @@ export function createVsCodeApi(): VsCodeApi {
             const doc = await vscode.workspace.openTextDocument(uri);
             await vscode.window.showTextDocument(doc, { preview: true });
         },
+        dirtyDocuments: () =>
+            vscode.workspace.textDocuments.filter((doc) => doc.isDirty).map((doc) => doc.uri.toString()),
+        saveDocuments: async (uris) => {
+            const wanted = new Set(uris);
+            const docs = vscode.workspace.textDocuments.filter((d) => d.isDirty && wanted.has(d.uri.toString()));
+            await Promise.all(docs.map((d) => d.save()));
+        },
         showInputBox: async (options) => vscode.window.showInputBox(options),
         showQuickPick: async (items, options) => vscode.window.showQuickPick(items, options),
         showInformationMessage: async (message, ...actions) => vscode.window.showInformationMessage(message, ...actions),

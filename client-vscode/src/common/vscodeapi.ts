@@ -52,6 +52,10 @@ export interface VsCodeApi {
     registerCodeLensProvider(scheme: string, provider: vscode.CodeLensProvider): Disposable;
     openUntitled(content: string, language: string): Promise<void>;
     showDocument(uri: vscode.Uri): Promise<void>;
+    /** The URIs (as strings) of open documents with unsaved changes. */
+    dirtyDocuments(): string[];
+    /** Saves those of `uris` that are open and dirty. */
+    saveDocuments(uris: string[]): Promise<void>;
     // window
     showInputBox(options: vscode.InputBoxOptions): Promise<string | undefined>;
     showQuickPick<T extends vscode.QuickPickItem>(

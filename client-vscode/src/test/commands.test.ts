@@ -7,6 +7,7 @@ import { Command } from '../common/constants';
 import type { Logger } from '../common/logging';
 import { ServerCommand } from '../common/protocol';
 import { ReviewController } from '../common/review';
+import { ServerCommandError } from '../common/server';
 import { FakeApi, type Picker } from './fakes';
 
 const byLabel =
@@ -114,6 +115,15 @@ test('a failing server command becomes an error message, not an exception', asyn
     });
     await api.run(Command.reindex);
     assert.deepEqual(api.messages, [{ level: 'error', text: 'Greenpatch: budget exhausted', actions: [] }]);
+    assert.equal(errors.length, 1);
+});
+
+test('a refusal from the server is logged but not shown twice (the server showed it)', async () => {
+    const { api, errors } = setup(() => {
+        throw new ServerCommandError('greenpatch.cancelRun', 'no run is going');
+    });
+    await api.run(Command.cancelRun);
+    assert.deepEqual(api.messages, []);
     assert.equal(errors.length, 1);
 });
 

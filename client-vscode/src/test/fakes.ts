@@ -66,6 +66,9 @@ export class FakeApi implements VsCodeApi {
     closedSchemes: string[] = [];
     untitled: { content: string; language: string }[] = [];
     shownDocuments: string[] = [];
+    /** Open documents with unsaved changes (URI strings); saveDocuments moves them to `saved`. */
+    dirty = new Set<string>();
+    saved: string[] = [];
     contentProviders = new Map<string, vscode.TextDocumentContentProvider>();
     lensProviders = new Map<string, vscode.CodeLensProvider>();
     editor: EditorLocation | undefined;
@@ -134,6 +137,18 @@ export class FakeApi implements VsCodeApi {
 
     async showDocument(uri: vscode.Uri): Promise<void> {
         this.shownDocuments.push(uri.toString());
+    }
+
+    dirtyDocuments(): string[] {
+        return [...this.dirty];
+    }
+
+    async saveDocuments(uris: string[]): Promise<void> {
+        for (const uri of uris) {
+            if (this.dirty.delete(uri)) {
+                this.saved.push(uri);
+            }
+        }
     }
 
     async showInputBox(options: vscode.InputBoxOptions): Promise<string | undefined> {

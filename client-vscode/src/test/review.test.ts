@@ -5,6 +5,7 @@ import { Command, CONTEXT_REVIEWING, PROPOSAL_SCHEME } from '../common/constants
 import type { Logger } from '../common/logging';
 import type { Proposal } from '../common/protocol';
 import { evidenceText, hunkLine, ReviewController } from '../common/review';
+import { ServerCommandError } from '../common/server';
 import { FakeApi } from './fakes';
 import { proposal } from './fixtures';
 
@@ -19,14 +20,29 @@ function setup(initial: Proposal | null = proposal()) {
         sent.push({ command, args });
         const arg = args[0] as { file?: string; hunk?: number };
         if (command === 'greenpatch.showProposal') {
-            return current === null ? null : structuredClone(current);
+            if (current === null) {
+                throw new ServerCommandError(command, 'there is no proposal to review');
+            }
+            return structuredClone(current);
         }
         if ((command === 'greenpatch.acceptHunk' || command === 'greenpatch.rejectHunk') && current) {
-            const hunk = current.files.find((f) => f.path === arg.file)?.hunks.find((h) => h.index === arg.hunk);
-            assert.ok(hunk, `the server knows hunk ${arg.file}#${arg.hunk}`);
+            const file = current.files.find((f) => f.path === arg.file);
+            const hunk = file?.hunks.find((h) => h.index === arg.hunk);
+            assert.ok(file && hunk, `the server knows hunk ${arg.file}#${arg.hunk}`);
             hunk.accepted = command === 'greenpatch.acceptHunk';
+            if (hunk.accepted) {
+                api.dirty.add(file.uri); // the workspace edit lands in the open document
+            }
+            const remaining = current.files.flatMap((f) => f.hunks).filter((h) => h.accepted === null).length;
+            if (remaining === 0) {
+                current = null; // as the server does: a decided review is closed
+            }
+            return { file: arg.file, hunk: arg.hunk, accepted: hunk.accepted, remaining };
         }
         if (command === 'greenpatch.acceptProposal' || command === 'greenpatch.rejectProposal') {
+            if (command === 'greenpatch.acceptProposal') {
+                current?.files.forEach((f) => api.dirty.add(f.uri));
+            }
             current = null;
         }
         return null;
@@ -97,11 +113,21 @@ test('deciding a hunk sends it, refreshes the diff, and the lens shows the decis
         .slice(3)
         .map((l) => l.command?.title);
     assert.deepEqual(titles, ['$(check) hunk 1 accepted', '$(close) hunk 2 rejected']);
+    assert.deepEqual(api.saved, ['file:///ws/calc/ops.py']);
     assert.deepEqual(api.closedSchemes, [], 'README.md is still undecided');
 });
 
-test('the palette hunk commands offer the undecided hunks; the last decision closes the review', async () => {
+test('a file the user had unsaved edits in is not saved for them', async () => {
     const { api, review } = setup();
+    await review.refresh();
+    api.dirty.add('file:///ws/calc/ops.py');
+    await review.decideHunk(true, { runId: 'r1', file: 'calc/ops.py', hunk: 0 });
+    assert.deepEqual(api.saved, []);
+    assert.ok(api.dirty.has('file:///ws/calc/ops.py'));
+});
+
+test('the palette hunk commands offer the undecided hunks; the last decision closes the review', async () => {
+    const { api, review, sent } = setup();
     await review.refresh();
     api.pickAnswers.push((items) => items.find((i) => i.label === 'README.md · hunk 1'));
     await review.decideHunk(true);
@@ -112,7 +138,13 @@ test('the palette hunk commands offer the undecided hunks; the last decision clo
     api.pickAnswers.push((items) => items[0], (items) => items[0]);
     await review.decideHunk(false);
     assert.deepEqual(api.offeredPicks[1].map((i) => i.label), ['calc/ops.py · hunk 1', 'calc/ops.py · hunk 2']);
+    const asked = sent.filter((s) => s.command === 'greenpatch.showProposal').length;
     await review.decideHunk(true);
+    assert.equal(
+        sent.filter((s) => s.command === 'greenpatch.showProposal').length,
+        asked,
+        'no showProposal once the server says nothing remains',
+    );
     assert.deepEqual(api.closedSchemes, [PROPOSAL_SCHEME]);
     assert.equal(api.context.get(CONTEXT_REVIEWING), false);
 });
@@ -122,6 +154,7 @@ test('accept all applies the run and closes the diff editors', async () => {
     await review.open();
     await review.acceptAll();
     assert.deepEqual(sent.at(-1), { command: 'greenpatch.acceptProposal', args: [{ runId: 'r1' }] });
+    assert.deepEqual(api.saved, ['file:///ws/calc/ops.py', 'file:///ws/README.md'], 'accepting writes the files');
     assert.deepEqual(api.closedSchemes, [PROPOSAL_SCHEME]);
     assert.equal(review.current, undefined);
 });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Logger } from '../common/logging';
-import { ServerManager, ServerNotRunningError, type ServerLifecycle } from '../common/server';
+import { ServerCommandError, ServerManager, ServerNotRunningError, type ServerLifecycle } from '../common/server';
 import { toServerSettings } from '../common/settings';
 import { FakeApi, FakeServer } from './fakes';
 
@@ -102,4 +102,15 @@ test('the settings handed to the connection follow the current configuration', a
     await manager.restart();
     api.settings.set('greenpatch.models.default', 'scripted/x.json');
     assert.equal(server.latest.settings().models.default, 'scripted/x.json');
+});
+
+test('an {error} reply from the server becomes a ServerCommandError', async () => {
+    const { server, manager } = setup();
+    server.handlers.set('greenpatch.acceptProposal', () => ({ error: 'there is no proposal to review' }));
+    await manager.restart();
+    await assert.rejects(manager.executeCommand('greenpatch.acceptProposal', [{}]), (err: unknown) => {
+        assert.ok(err instanceof ServerCommandError);
+        assert.equal(err.message, 'there is no proposal to review');
+        return true;
+    });
 });

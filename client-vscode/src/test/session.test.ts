@@ -13,7 +13,7 @@ function setup() {
     const server = new FakeServer();
     let current: Proposal | null = null;
     server.handlers.set('greenpatch.status', () => ({ state: 'idle' }));
-    server.handlers.set('greenpatch.showProposal', () => current);
+    server.handlers.set('greenpatch.showProposal', () => current ?? { error: 'there is no proposal to review' });
     const session = new Session({ api, connectionFactory: () => server.factory, which: (c) => `/usr/bin/${c}` });
     return { api, server, session, setProposal: (p: Proposal | null) => (current = p) };
 }
