@@ -85,19 +85,41 @@ def fenced_prose(diff: str, rng: random.Random) -> str:
 
 
 def no_git_headers(diff: str, rng: random.Random) -> str:
-    """Drop `diff --git` and `index` lines."""
-    return render([s for s in segments(diff) if not _is_git_meta(s)])
+    """Drop `diff --git` and `index` lines (kept for sections that have no --- line, such as
+    an empty new file or a pure rename: without them nothing would say what happens)."""
+    segs = segments(diff)
+    keep = _sections_without_paths(segs)
+    return render([s for i, s in enumerate(segs) if not _is_git_meta(s) or i in keep])
 
 
 def _is_git_meta(seg: Segment) -> bool:
     return isinstance(seg, str) and seg.startswith(("diff --git ", "index "))
 
 
+def _sections_without_paths(segs: list[Segment]) -> set[int]:
+    """Indices of the git meta lines of sections that have no `--- ` line."""
+    keep: set[int] = set()
+    section: list[int] = []
+    has_paths = False
+    for i, seg in enumerate([*segs, "diff --git "]):
+        if isinstance(seg, str) and seg.startswith("diff --git "):
+            if section and not has_paths:
+                keep.update(section)
+            section, has_paths = [], False
+        if isinstance(seg, str) and _is_git_meta(seg):
+            section.append(i)
+        elif isinstance(seg, str) and seg.startswith("--- "):
+            has_paths = True
+    return keep
+
+
 def no_ab_prefix(diff: str, rng: random.Random) -> str:
     """Drop git headers and the a/ b/ prefixes of --- and +++ lines."""
     out: list[Segment] = []
-    for seg in segments(diff):
-        if _is_git_meta(seg):
+    segs = segments(diff)
+    keep = _sections_without_paths(segs)
+    for i, seg in enumerate(segs):
+        if _is_git_meta(seg) and i not in keep:
             continue
         if isinstance(seg, str) and seg.startswith(("--- a/", "+++ b/")):
             seg = seg[:4] + seg[6:]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from greenpatch.errors import PatchRefused
 from greenpatch.patch import feedback
 from greenpatch.patch.lines import Line, dominant_eol, fix_inner_eols, join_lines, split_lines
-from greenpatch.patch.match import FileIndex, Miss, Placement, locate
+from greenpatch.patch.match import FileIndex, Placement, candidates
 from greenpatch.patch.model import (
     FailureReason,
     FilePatch,
@@ -24,6 +24,7 @@ from greenpatch.patch.model import (
 )
 from greenpatch.patch.parse import DiffSyntaxError, parse_diff
 from greenpatch.patch.render import unified_diff
+from greenpatch.patch.resolve import resolve
 from greenpatch.patch.safety import DEFAULT_LIMITS, Limits, UnsafePath, safe_relpath
 from greenpatch.patch.workspace import TooLarge, Workspace
 
@@ -186,38 +187,39 @@ def apply_hunks_to_text(
     """Place every hunk on `text`, then splice them in; None and failures when any misses."""
     lines = split_lines(text)
     index = FileIndex([ln.text for ln in lines])
-    placed: list[Placement] = []
+    found = [_candidates(index, hunk, k) for k, hunk in enumerate(hunks)]
     reports: list[HunkReport] = []
     fails: list[HunkFailure] = []
-    prev_end = 0
-    for k, hunk in enumerate(hunks):
-        found = _place(index, hunk, prev_end, placed)
-        if isinstance(found, Miss):
-            fails.append(
-                feedback.ambiguous(path, k, hunk, found.ambiguous)
-                if found.ambiguous
-                else feedback.no_context(path, k, hunk)
-                if not hunk.before
-                else feedback.no_match(path, k, hunk, index.lines)
-            )
-            reports.append(HunkReport(k, False))
+    placed: list[Placement] = []
+    for k, (hunk, got) in enumerate(zip(hunks, resolve(hunks, found), strict=True)):
+        if isinstance(got, Placement) and not any(_overlap(got, q) for q in placed):
+            placed.append(got)
+            reports.append(HunkReport(k, True, got.start + 1, got.strategy))
             continue
-        placed.append(found)
-        prev_end = found.end
-        reports.append(HunkReport(k, True, found.start + 1, found.strategy))
+        reports.append(HunkReport(k, False))
+        if isinstance(got, Placement) or (found[k] and not got):
+            fails.append(feedback.overlap(path, k, hunk))
+        elif len(got) > 1:
+            fails.append(feedback.ambiguous(path, k, hunk, got))
+        elif not hunk.before:
+            fails.append(feedback.no_context(path, k, hunk))
+        else:
+            fails.append(feedback.no_match(path, k, hunk, index.lines))
     if fails:
         return None, tuple(reports), fails
     return join_lines(_splice(lines, placed)), tuple(reports), []
 
 
-def _place(
-    index: FileIndex, hunk: Hunk, prev_end: int, placed: list[Placement]
-) -> Placement | Miss:
+def _overlap(a: Placement, b: Placement) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _candidates(index: FileIndex, hunk: Hunk, k: int) -> list[Placement]:
     if hunk.before:
-        return locate(index, hunk, prev_end, placed)
-    if not index.lines and not placed:  # adding to an empty file needs no context
-        return Placement(0, 0, hunk.lines, "empty-file")
-    return Miss()
+        return candidates(index, hunk)
+    if not index.lines and k == 0:  # adding to an empty file needs no context
+        return [Placement(0, 0, hunk.lines, "empty-file")]
+    return []
 
 
 def _splice(lines: list[Line], placed: list[Placement]) -> list[Line]:

@@ -3,14 +3,14 @@
 Levels, tried in order until one finds candidates: exact lines, then lines equal up to
 trailing whitespace, then lines equal up to a uniform change of indentation (the added lines
 are re-indented the same way); each first with the full context, then with progressively
-less outer context (always keeping the context line next to each change). A level that finds
-several places is decided only by evidence the diff carries — a sound header's line number,
-then hunk order — and otherwise the hunk is refused as ambiguous: never guessed."""
+less outer context (always keeping the context line next to each change). The first level
+that finds anything gives the candidates; `resolve` decides among several, only by evidence
+the diff carries, and otherwise the hunk is refused as ambiguous: never guessed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from greenpatch.patch.model import Hunk, HunkLine, LineKind
 
@@ -35,18 +35,12 @@ class Placement:
     strategy: str
     indent: str = ""
     dedent: bool = False
+    hint: int | None = None
 
     @property
     def end(self) -> int:
         """One past the last file line replaced."""
         return self.start + self.old_len
-
-
-@dataclass(frozen=True, slots=True)
-class Miss:
-    """A hunk that could not be placed: `ambiguous` lists 0-based candidate starts."""
-
-    ambiguous: tuple[int, ...] = ()
 
 
 class FileIndex:
@@ -73,23 +67,26 @@ class FileIndex:
         return self._where[name].get(first, [])
 
 
-def locate(
-    index: FileIndex, hunk: Hunk, prev_end: int, taken: Sequence[Placement]
-) -> Placement | Miss:
-    """Place `hunk` in the file, not overlapping `taken`; `prev_end` is where the previous
-    hunk of the same file ended (hunk order is evidence when a level finds several places)."""
+def candidates(index: FileIndex, hunk: Hunk) -> list[Placement]:
+    """Every place the first level of the strategy table that finds any gives for `hunk`
+    (empty when no level does). Choosing among several is `resolve.resolve`'s job."""
     lines = list(hunk.lines)
     lead, trail = _context_run(lines), _context_run(lines[::-1])
     if lead == len(lines):  # context only: nothing changes, but it must still exist
         lead, trail = 0, 0
     for cut_lead, cut_trail in _trims(lead, trail):
         view = lines[cut_lead : len(lines) - cut_trail]
+        before = [ln.text for ln in view if ln.kind is not LineKind.ADD]
+        if not before:
+            return []
         hint = hunk.old_start - 1 + cut_lead if hunk.old_start else None
         trim = max(cut_lead, cut_trail)
-        found = _try_level(index, view, trim, hint, hunk.counts_match, prev_end, taken)
-        if found is not None:
-            return found
-    return Miss()
+        for name, key in _COMPARATORS:
+            found = _matches(index, before, key, name, view)
+            if found:
+                strategy = name if not trim else f"{name}-context-{trim}"
+                return [replace(p, strategy=strategy, hint=hint) for p in found]
+    return []
 
 
 def _trims(lead: int, trail: int) -> list[tuple[int, int]]:
@@ -109,51 +106,6 @@ def _context_run(lines: Sequence[HunkLine]) -> int:
             break
         n += 1
     return n
-
-
-def _try_level(
-    index: FileIndex,
-    view: list[HunkLine],
-    trim: int,
-    hint: int | None,
-    trusted_hint: bool,
-    prev_end: int,
-    taken: Sequence[Placement],
-) -> Placement | Miss | None:
-    before = [ln.text for ln in view if ln.kind is not LineKind.ADD]
-    if not before:
-        return None
-    for name, key in _COMPARATORS:
-        places = [
-            p
-            for p in _matches(index, before, key, name, view)
-            if not any(p.start < q.end and q.start < p.end for q in taken)
-        ]
-        if not places:
-            continue
-        strategy = name if not trim else f"{name}-context-{trim}"
-        chosen = _decide(places, hint, trusted_hint, prev_end)
-        if chosen is None:
-            return Miss(tuple(p.start for p in places))
-        return Placement(
-            chosen.start, chosen.old_len, chosen.lines, strategy, chosen.indent, chosen.dedent
-        )
-    return None
-
-
-def _decide(
-    places: list[Placement], hint: int | None, trusted_hint: bool, prev_end: int
-) -> Placement | None:
-    if len(places) == 1:
-        return places[0]
-    if hint is not None and trusted_hint:
-        at_hint = [p for p in places if p.start == hint]
-        if len(at_hint) == 1:
-            return at_hint[0]
-    after = [p for p in places if p.start >= prev_end]
-    if len(after) == 1:
-        return after[0]
-    return None
 
 
 def _matches(

@@ -28,7 +28,8 @@ class HunkLine:
 @dataclass(frozen=True, slots=True)
 class Hunk:
     """One hunk as written. `old_start` is the 1-based hint from the header (None when the
-    header was bare or missing); counts are what the header claimed (None when absent)."""
+    header was bare or missing); counts are what the header claimed (1 when a start was given
+    without a count, as unified diff abbreviates; `has_counts` says whether any was written)."""
 
     lines: tuple[HunkLine, ...]
     old_start: int | None = None
@@ -36,6 +37,7 @@ class Hunk:
     new_start: int | None = None
     new_count: int | None = None
     section: str = ""
+    has_counts: bool = True
 
     @property
     def before(self) -> list[str]:

@@ -266,6 +266,7 @@ def _make_hunk(body: list[str], m: re.Match[str] | None, creating: bool) -> Hunk
         new_start=new_start,
         new_count=new_count,
         section=(m["sec"].strip() if m else ""),
+        has_counts=num("oc") is not None or num("nc") is not None,
     )
 
 

@@ -186,3 +186,9 @@ def test_reject_unless_ok_raises_with_the_message() -> None:
     with pytest.raises(PatchRefused, match="NOT applied"):
         reject_unless_ok(apply_patch("nothing", FILES.get))
     assert reject_unless_ok(apply_patch(GOOD_UTIL, FILES.get)).ok
+
+
+def test_the_same_hunk_twice_is_an_overlap() -> None:
+    hunk = "@@ -1,3 +1,3 @@\n A = 1\n-B = 2\n+B = 20\n C = 3\n"
+    result = apply_patch(_diff("src/util.py", hunk + hunk), FILES.get)
+    assert [(f.hunk_index, f.reason) for f in result.failures] == [(1, FailureReason.OVERLAP)]

@@ -416,3 +416,34 @@ def test_strategy_is_reported() -> None:
 def test_context_line_that_lost_its_space_is_context() -> None:
     result = apply_patch(CONTEXT_LOST_SPACE, {"pkg/mod.py": BASE}.get)
     assert result.files[0].hunks[1].strategy == "exact"
+
+
+def test_repeated_context_is_placed_between_its_neighbours() -> None:
+    # hunk 1 is ambiguous alone; hunk 2 is unique and comes after it in the file
+    text = "x\ny\nz\nmid\nlast\nx\ny\nz\n"
+    diff = "--- a/f\n+++ b/f\n@@ ... @@\n x\n-y\n+Y\n z\n@@ ... @@\n-mid\n+MID\n last\n"
+    result = apply_patch(diff, {"f": text}.get)
+    assert result.ok, result.message_for_model()
+    assert result.changes[0].new_text == "x\nY\nz\nMID\nlast\nx\ny\nz\n"
+
+
+def test_repeated_context_is_placed_by_a_neighbours_offset() -> None:
+    # "a b c" is at lines 1 and 5, both before the unique hunk, so order does not decide;
+    # both headers are off by +1, and the unique hunk shows that offset
+    text = "a\nb\nc\nq\na\nb\nc\nr\nunique\n"
+    diff = (
+        "--- a/f\n+++ b/f\n@@ -6,3 +6,3 @@\n a\n-b\n+B\n c\n@@ -10,1 +10,1 @@\n-unique\n+UNIQUE\n"
+    )
+    result = apply_patch(diff, {"f": text}.get)
+    assert result.ok, result.message_for_model()
+    assert result.changes[0].new_text == "a\nb\nc\nq\na\nB\nc\nr\nUNIQUE\n"
+    inconsistent = diff.replace("@@ -10,1 +10,1 @@", "@@ -12,1 +12,1 @@")
+    assert not apply_patch(inconsistent, {"f": text}.get).ok
+
+
+def test_header_without_counts_is_a_usable_hint() -> None:
+    text = "x\ny\nz\n" * 3
+    diff = "--- a/f\n+++ b/f\n@@ -7 +7 @@\n x\n-y\n+Y\n z\n"
+    result = apply_patch(diff, {"f": text}.get)
+    assert result.ok
+    assert result.changes[0].new_text == "x\ny\nz\nx\ny\nz\nx\nY\nz\n"
