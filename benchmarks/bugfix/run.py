@@ -314,7 +314,7 @@ def render_outcomes(outcomes: Sequence[Outcome], projects: dict[str, Project]) -
     summary = (
         f"model {t['model']}: solved {t['solved']}/{t['projects']} ({t['solve_rate']:.0%}), "
         f"mean iterations {t['mean_iterations']}, wall {t['wall_s']} s, "
-        f"tokens {t['prompt_tokens']}+{t['completion_tokens']}, cost ${t['cost_usd']}"
+        f"tokens {t['prompt_tokens']}+{t['completion_tokens']}, cost ${t['cost_usd']:.4f}"
     )
     return f"{_table(header, rows)}\n{summary}"
 
