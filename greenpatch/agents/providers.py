@@ -139,7 +139,11 @@ def _make_handlers(litellm: Any) -> tuple[Any, Any]:
             if isinstance(reply, dict) and "error" in reply:
                 raise _scripted_error(litellm, reply["error"], model)
             if isinstance(reply, dict) and "sleep" in reply:
-                time.sleep(float(reply["sleep"]))
+                deadline = time.monotonic() + float(reply["sleep"])
+                while time.monotonic() < deadline:  # a slow model, still cancellable
+                    if _cancelled():
+                        raise Cancelled("run cancelled")
+                    time.sleep(0.05)
                 reply = reply.get("reply", "")
             text = str(reply)
             prompt = "\n".join(str(m.get("content", "")) for m in messages)

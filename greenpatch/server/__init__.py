@@ -9,12 +9,13 @@ log = logging.getLogger(__name__)
 
 def build_server() -> object:
     """A fresh server with every feature and command registered."""
-    from greenpatch.server import commands, features
+    from greenpatch.server import commands, features, reviewing
     from greenpatch.server.app import GreenpatchServer
 
     server = GreenpatchServer()
     features.register(server)
     commands.register(server)
+    reviewing.register(server)
     return server
 
 

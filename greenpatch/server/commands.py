@@ -6,21 +6,17 @@ work-done progress, log messages and `greenpatch/runEvent` notifications."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
-from pygls.uris import from_fs_path
 
-from greenpatch import patch
 from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest
 from greenpatch.config import merge
 from greenpatch.errors import GreenpatchError, WorkspaceError
-from greenpatch.server import edits
+from greenpatch.server import reviewing
 from greenpatch.server.app import RUN_EVENT, GreenpatchServer, RunState, first_argument, guarded
 from greenpatch.server.review import Review
 
@@ -92,8 +88,9 @@ async def _drive(ls: GreenpatchServer, state: RunState) -> RunResult:
         ls.session.reviews[result.run_id] = Review(result.proposal)
         ls.session.failing_tests.difference_update(result.proposal.evidence.failing_before)
         if ls.session.settings.approval == "auto":
-            await accept_all(ls, result.run_id)
+            await reviewing.accept_all(ls, result.run_id)
         else:
+            reviewing.publish(ls, result.run_id)
             ls.tell(
                 f"Greenpatch: {result.message}. Review it with 'Greenpatch: Show Proposal', "
                 "or accept it with 'Greenpatch: Accept Proposal'."
@@ -159,101 +156,17 @@ def _end_progress(ls: GreenpatchServer, state: RunState, result: RunResult) -> N
         )
 
 
-async def apply_texts(
-    ls: GreenpatchServer, changes: Sequence[patch.FileChange], label: str
-) -> bool:
-    """Send changes to the editor as one versioned workspace edit."""
-    root = ls.session.root
-    assert root is not None
-    edit = edits.workspace_edit(ls.workspace, root, changes)
-    response = await ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(edit=edit, label=label)
-    )
-    if not response.applied:
-        raise GreenpatchError(
-            f"the editor did not apply the edit ({response.failure_reason or 'no reason given'})"
-        )
-    return True
-
-
-async def accept_all(ls: GreenpatchServer, run_id: str | None) -> dict[str, Any]:
-    """Apply every undecided hunk; decisions are kept only when the editor took the edit."""
-    review = ls.session.review(run_id)
-    undecided = review.undecided()
-    changes = []
-    for change in review.proposal.changes:
-        now = review.text_with(change.path, review.accepted(change.path))
-        todo = {i for p, i in undecided if p == change.path}
-        after = review.text_with(change.path, review.accepted(change.path) | todo)
-        if now != after:
-            changes.append(dataclasses.replace(change, old_text=now, new_text=after))
-    await apply_texts(ls, changes, f"Greenpatch: {review.proposal.task[:60]}")
-    for path, index in undecided:
-        review.decisions.setdefault(path, {})[index] = True
-    _close_if_done(ls, review)
-    ls.tell(f"Greenpatch: applied the proposal to {', '.join(c.path for c in changes)}.")
-    return {"applied": [c.path for c in changes]}
-
-
-async def decide_hunk(ls: GreenpatchServer, args: dict[str, Any], accept: bool) -> dict[str, Any]:
-    review = ls.session.review(args.get("runId"))
-    path, index = str(args.get("file") or args.get("path") or ""), args.get("hunk")
-    if not isinstance(index, int):
-        raise GreenpatchError("acceptHunk/rejectHunk need {file, hunk}")
-    now, after = review.preview(path, index, accept)
-    if now != after:
-        change = review.change(path)
-        await apply_texts(
-            ls,
-            [dataclasses.replace(change, old_text=now, new_text=after)],
-            f"Greenpatch: hunk {index + 1} of {path}",
-        )
-    review.decisions.setdefault(path, {})[index] = accept
-    _close_if_done(ls, review)
-    return {"file": path, "hunk": index, "accepted": accept, "remaining": len(review.undecided())}
-
-
-def _close_if_done(ls: GreenpatchServer, review: Review) -> None:
-    if review.done:
-        ls.session.reviews.pop(review.proposal.run_id, None)
-
-
 def register(server: GreenpatchServer) -> None:
     @server.command("greenpatch.runTask")
     @guarded
     async def run_task_command(ls: GreenpatchServer, *args: Any) -> Any:
         return await start_run(ls, first_argument(args))
 
-    @server.command("greenpatch.showProposal")
+    @server.command("greenpatch.fixFailingTests")
     @guarded
-    async def show_proposal(ls: GreenpatchServer, *args: Any) -> Any:
-        review = ls.session.review(first_argument(args).get("runId"))
-        root = ls.session.root
-        assert root is not None
-        return review.to_json(lambda p: from_fs_path(str(root / p)))
-
-    @server.command("greenpatch.acceptProposal")
-    @guarded
-    async def accept_proposal(ls: GreenpatchServer, *args: Any) -> Any:
-        return await accept_all(ls, first_argument(args).get("runId"))
-
-    @server.command("greenpatch.rejectProposal")
-    @guarded
-    async def reject_proposal(ls: GreenpatchServer, *args: Any) -> Any:
-        review = ls.session.review(first_argument(args).get("runId"))
-        ls.session.reviews.pop(review.proposal.run_id, None)
-        ls.tell("Greenpatch: proposal rejected; nothing was changed.")
-        return {"rejected": review.proposal.run_id}
-
-    @server.command("greenpatch.acceptHunk")
-    @guarded
-    async def accept_hunk(ls: GreenpatchServer, *args: Any) -> Any:
-        return await decide_hunk(ls, first_argument(args), accept=True)
-
-    @server.command("greenpatch.rejectHunk")
-    @guarded
-    async def reject_hunk(ls: GreenpatchServer, *args: Any) -> Any:
-        return await decide_hunk(ls, first_argument(args), accept=False)
+    async def fix_failing_tests(ls: GreenpatchServer, *args: Any) -> Any:
+        task = "Make the failing tests pass by fixing the code they test."
+        return await start_run(ls, {"task": task, "kind": "fix", **first_argument(args)})
 
     @server.command("greenpatch.cancelRun")
     @guarded
