@@ -36,7 +36,7 @@ async def test_fix_failing_tests_accept_then_undo(client: LanguageClient) -> Non
 @pytest.mark.asyncio
 async def test_review_document_codelens_and_diagnostics(client: LanguageClient) -> None:
     shop: Path = client.shop  # type: ignore[attr-defined]
-    run_id, proposal = await run_fix(client)
+    run_id, _ = await run_fix(client)
     [shown] = client.shown_documents
     assert shown.uri.endswith(f".greenpatch/proposals/{run_id}.diff")
     doc = shop / ".greenpatch" / "proposals" / f"{run_id}.diff"
