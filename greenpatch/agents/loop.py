@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from greenpatch import patch
 from greenpatch.agents import coder, context
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 EventSink = Callable[[RunEvent], None]
 MAX_UNITS = 3
+MAX_FILES = 4
 FAILURE_CHARS = 2500
 
 
@@ -94,6 +96,8 @@ class Run:
     on_event: EventSink = lambda event: None
     sandbox: Sandbox | None = None
     gateway: Gateway | None = None
+    # Retrieval over the workspace index: (query, top_k) -> results with path, symbol, lines.
+    search: Callable[[str, int], list[Any]] | None = None
 
     def emit(self, kind: str, message: str, *, phase: str = "", iteration: int = 0) -> None:
         cost = self.gateway.cost_usd if self.gateway else 0.0
@@ -169,7 +173,7 @@ def _drive(run: Run) -> RunResult:
     for iteration in range(1, settings.max_iterations + 1):
         role = "coder" if iteration == 1 else "debugger"
         run.emit("iteration", f"{role} at work", phase=role, iteration=iteration)
-        brief = _brief(request, report, copy)
+        brief = _brief(request, report, copy, run.search)
         try:
             changes, fmt = coder.ask(run.gateway, role, brief, copy.read)  # type: ignore[arg-type]
         except FormatError as exc:
@@ -223,8 +227,14 @@ def _green(
     return RunResult(run.run_id, "green", message, proposal, iteration)
 
 
-def _brief(request: TaskRequest, report: TestReport, copy: WorkingCopy) -> coder.Brief:
-    """Focus: the functions under repair and the failing test, not whole files."""
+def _brief(
+    request: TaskRequest,
+    report: TestReport,
+    copy: WorkingCopy,
+    search: Callable[[str, int], list[Any]] | None = None,
+) -> coder.Brief:
+    """Focus: the functions under repair and the failing test, not whole files; the index
+    fills in when neither the gesture nor a failure points anywhere."""
     units: list[context.CodeUnit] = []
     tests: list[str] = []
     if request.path and not context.is_test_file(request.path):
@@ -247,8 +257,36 @@ def _brief(request: TaskRequest, report: TestReport, copy: WorkingCopy) -> coder
         for unit in context.functions_under_test(test_path, test_name, copy.read):
             if unit not in units:
                 units.append(unit)
+    retrieved: list[str] = []
+    if not units and not request.path and search is not None:
+        units, retrieved = _retrieve(request.task, copy, search)
     units = units[:MAX_UNITS]
-    paths = list(dict.fromkeys([u.path for u in units] + ([request.path] if request.path else [])))
+    paths = list(
+        dict.fromkeys(
+            [u.path for u in units] + ([request.path] if request.path else []) + retrieved
+        )
+    )[:MAX_FILES]
     files = tuple((p, t) for p in paths if (t := copy.read(p)) is not None)
     failure = report.failure_text(FAILURE_CHARS) if not report.ok else ""
     return coder.Brief(request.task, tuple(units), files, "\n".join(tests), failure)
+
+
+def _retrieve(
+    task: str, copy: WorkingCopy, search: Callable[[str, int], list[Any]]
+) -> tuple[list[context.CodeUnit], list[str]]:
+    """Units and files the index ranks highest for the task text."""
+    try:
+        hits = search(task, 10)
+    except Exception as exc:  # the index is a help, never a reason to fail a run
+        log.warning("index search failed: %s", exc)
+        return [], []
+    units: list[context.CodeUnit] = []
+    files: list[str] = []
+    for hit in hits:
+        if hit.path not in files:
+            files.append(hit.path)
+        text = copy.read(hit.path) if hit.symbol else None
+        unit = context.unit_named(hit.path, text, hit.symbol) if text else None
+        if unit and unit not in units and not context.is_test_file(unit.path):
+            units.append(unit)
+    return units[:MAX_UNITS], files[:MAX_FILES]

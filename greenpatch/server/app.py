@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -20,6 +20,9 @@ from greenpatch.agents.types import RunResult
 from greenpatch.config import Settings, load_settings
 from greenpatch.errors import GreenpatchError
 from greenpatch.server.review import Review
+
+if TYPE_CHECKING:
+    from greenpatch.server.indexing import LiveIndex
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,8 @@ class GreenpatchServer(LanguageServer):
         super().__init__("greenpatch", __version__)
         self.session = Session()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.live_index: LiveIndex | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     # -- talking to the user -------------------------------------------------------------
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
@@ -82,6 +87,12 @@ class GreenpatchServer(LanguageServer):
             fn()
         else:
             self.loop.call_soon_threadsafe(fn)
+
+    def background(self, work: Awaitable[Any]) -> None:
+        """Run a coroutine on the loop without awaiting it; keep it referenced until done."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- workspace -----------------------------------------------------------------------
     def relative(self, uri: str) -> str | None:

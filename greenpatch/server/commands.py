@@ -69,7 +69,7 @@ async def start_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, Any
         from greenpatch.config import load_settings
 
         settings = load_settings(ls.session.root, editor=editor).settings
-    run = Run(request, settings)
+    run = Run(request, settings, search=ls.live_index.search if ls.live_index else None)
     state = RunState(run)
     ls.loop = asyncio.get_running_loop()
     run.on_event = lambda event: ls.from_thread(lambda: _on_event(ls, state, event))
@@ -191,6 +191,8 @@ def register(server: GreenpatchServer) -> None:
             }
         if ls.session.reviews:
             return {"state": "review", "runId": ls.session.latest_run}
+        if ls.live_index is not None and ls.live_index.busy:
+            return {"state": "indexing"}
         return {"state": "idle"}
 
     @server.command("greenpatch.showRunLog")

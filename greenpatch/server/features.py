@@ -42,7 +42,14 @@ def register(server: GreenpatchServer) -> None:
         import asyncio
 
         ls.loop = asyncio.get_running_loop()
+        live = ls.live_index
+        if live is not None:
+            live.starting = ls.session.settings.index.enabled  # busy from the first request
         await pull_configuration(ls)
+        if live is not None:
+            live.starting = ls.session.settings.index.enabled
+            if live.starting:
+                ls.background(live.start())
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def changed_configuration(

@@ -107,3 +107,15 @@ async def test_bad_arguments_get_clear_errors_and_the_server_lives(client: Langu
     )
     assert "does not change nope.py" in missing["error"]
     assert suite_passes(client.shop) is False  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_reindex_and_status(client: LanguageClient) -> None:
+    for _ in range(1200):  # the initial indexing runs in the background after `initialized`
+        if (await execute(client, "greenpatch.status")) == {"state": "idle"}:
+            break
+        await asyncio.sleep(0.1)
+    assert (await execute(client, "greenpatch.status")) == {"state": "idle"}
+    assert (await execute(client, "greenpatch.reindex")) == {"started": True}
+    index_dir = client.shop / ".greenpatch" / "index"  # type: ignore[attr-defined]
+    assert index_dir.is_dir()
