@@ -2,16 +2,18 @@
 // This module (with vscodeHost.ts and extension.ts) is the only one that loads VS Code at run
 // time; the rest of common/ is tested in plain Node.
 import {
+    type ClientCapabilities,
     ExecuteCommandRequest,
+    type FeatureState,
     LanguageClient,
     type LanguageClientOptions,
     type ServerOptions,
-    TransportKind,
+    type StaticFeature,
 } from 'vscode-languageclient/node';
 import type * as vscode from 'vscode';
 import { CONFIG_SECTION, OUTPUT_NAME } from './constants';
 import type { ServerLaunch } from './launch';
-import { RUN_EVENT_METHOD, type RunEvent } from './protocol';
+import { CLIENT_CAPABILITY, CLIENT_REVIEW_CAPABILITY, RUN_EVENT_METHOD, type RunEvent } from './protocol';
 import type { ConnectionFactory, ServerConnection } from './server';
 import { type ServerSettings, settingsSection } from './settings';
 
@@ -26,16 +28,33 @@ export function languageClientFactory(channel: vscode.LogOutputChannel): Connect
     return (launch, settings) => new LanguageClientConnection(launch, settings, channel);
 }
 
+/**
+ * Tells the server, in `capabilities.experimental.greenpatch`, that this client renders
+ * proposals itself (diff editor, hunk lenses, notifications), so the server need not open its
+ * generic review document or announce proposals with window/showMessage.
+ */
+class NativeReviewFeature implements StaticFeature {
+    fillClientCapabilities(capabilities: ClientCapabilities): void {
+        const experimental = (capabilities.experimental ?? {}) as Record<string, unknown>;
+        capabilities.experimental = { ...experimental, [CLIENT_CAPABILITY]: CLIENT_REVIEW_CAPABILITY };
+    }
+
+    initialize(): void {}
+
+    getState(): FeatureState {
+        return { kind: 'static' };
+    }
+
+    clear(): void {}
+}
+
 class LanguageClientConnection implements ServerConnection {
     private readonly client: LanguageClient;
 
     constructor(launch: ServerLaunch, settings: () => ServerSettings, channel: vscode.LogOutputChannel) {
-        const run = {
-            command: launch.command,
-            args: launch.args,
-            transport: TransportKind.stdio,
-            options: { cwd: launch.cwd, env: launch.env },
-        };
+        // No `transport`: with TransportKind.stdio the client appends `--stdio` to the command
+        // line, which `greenpatch lsp` does not take; an Executable talks over stdio anyway.
+        const run = { command: launch.command, args: launch.args, options: { cwd: launch.cwd, env: launch.env } };
         const serverOptions: ServerOptions = { run, debug: run };
         const clientOptions: LanguageClientOptions = {
             documentSelector: DOCUMENT_SELECTOR,
@@ -65,6 +84,7 @@ class LanguageClientConnection implements ServerConnection {
             },
         };
         this.client = new LanguageClient(CONFIG_SECTION, OUTPUT_NAME, serverOptions, clientOptions);
+        this.client.registerFeature(new NativeReviewFeature());
     }
 
     start(): Promise<void> {

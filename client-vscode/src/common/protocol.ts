@@ -17,6 +17,12 @@ export const ServerCommand = {
     status: 'greenpatch.status',
 } as const;
 
+/** Key of the client capability under `capabilities.experimental` (see client.ts). */
+export const CLIENT_CAPABILITY = 'greenpatch';
+
+/** This client shows proposals in its own diff review and announces them itself. */
+export const CLIENT_REVIEW_CAPABILITY = { nativeReview: true } as const;
+
 /** The custom notification carrying a run's progress. */
 export const RUN_EVENT_METHOD = 'greenpatch/runEvent';
 

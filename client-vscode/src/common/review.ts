@@ -18,11 +18,27 @@ export interface HunkTarget {
     hunk: number;
 }
 
-/** The 0-based line where a hunk starts in the proposed text: from "+c" in its header. */
-export function hunkLine(hunk: ProposalHunk): number {
-    const match = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(hunk.header);
-    const oneBased = match ? Number(match[1]) : hunk.startLine;
-    return Math.max(0, oneBased - 1);
+/**
+ * The 0-based line of the proposed text where a hunk's first change is: the header gives where
+ * the hunk starts on each side ("@@ -a +c @@", context included), and the leading context lines
+ * are the ones both sides share. Without a readable header, the server's startLine.
+ */
+export function hunkLine(hunk: ProposalHunk, file?: Pick<ProposalFile, 'original' | 'proposed'>): number {
+    const match = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(hunk.header);
+    if (!match) {
+        return Math.max(0, hunk.startLine);
+    }
+    const start = Math.max(0, Number(match[2]) - 1);
+    if (file === undefined) {
+        return start;
+    }
+    const before = file.original.split('\n').slice(Math.max(0, Number(match[1]) - 1));
+    const after = file.proposed.split('\n').slice(start);
+    let context = 0;
+    while (context < before.length && context < after.length - 1 && before[context] === after[context]) {
+        context++;
+    }
+    return start + context;
 }
 
 export function evidenceText(p: Proposal): string {
@@ -47,6 +63,7 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     private proposal: Proposal | undefined;
     private readonly contentChanged: EventEmitterLike<vscode.Uri>;
     private readonly lensesChanged: EventEmitterLike<void>;
+    private readonly cleared: EventEmitterLike<void>;
 
     constructor(
         private readonly api: VsCodeApi,
@@ -55,6 +72,12 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     ) {
         this.contentChanged = api.newEventEmitter<vscode.Uri>();
         this.lensesChanged = api.newEventEmitter<void>();
+        this.cleared = api.newEventEmitter<void>();
+    }
+
+    /** Fires when the review ends: accepted, rejected, fully decided, or gone on the server. */
+    get onDidClear() {
+        return this.cleared.event;
     }
 
     get onDidChange() {
@@ -98,7 +121,7 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         if (p === undefined || file === undefined) {
             return [];
         }
-        const summary = `Greenpatch: ${p.iterations} iteration(s) · ${formatCost(p.costUsd)} · tests`;
+        const summary = `Test evidence · ${p.iterations} iteration(s) · ${formatCost(p.costUsd)}`;
         const lenses = [
             this.api.newCodeLens(0, { title: `$(beaker) ${summary}`, command: Command.showEvidence }),
             this.api.newCodeLens(0, { title: '$(check-all) Accept all', command: Command.acceptProposal }),
@@ -210,11 +233,13 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         this.changed();
         await this.api.setContext(CONTEXT_REVIEWING, false);
         await this.api.closeTabsOfScheme(PROPOSAL_SCHEME);
+        this.cleared.fire();
     }
 
     dispose(): void {
         this.contentChanged.dispose();
         this.lensesChanged.dispose();
+        this.cleared.dispose();
     }
 
     /**
@@ -258,7 +283,7 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     }
 
     private hunkLenses(runId: string, file: ProposalFile, hunk: ProposalHunk): vscode.CodeLens[] {
-        const line = hunkLine(hunk);
+        const line = hunkLine(hunk, file);
         const n = hunk.index + 1;
         if (hunk.accepted !== null) {
             const title = hunk.accepted ? `$(check) hunk ${n} accepted` : `$(close) hunk ${n} rejected`;

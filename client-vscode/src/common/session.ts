@@ -73,6 +73,8 @@ export class Session implements Disposable {
                 }
             }),
             this.server.onRunEvent((event) => void this.onRunEvent(event)),
+            // The server sends no run event when a review ends, so ask it what it does now.
+            this.review.onDidClear(() => void this.refreshStatus(false)),
             api.onDidChangeConfiguration((e) => {
                 if (needsRestart(e)) {
                     this.log.info('settings changed; restarting the server');

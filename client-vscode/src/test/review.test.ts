@@ -83,13 +83,13 @@ test('code lenses: a summary, accept/reject all, and accept/reject per hunk at i
     const lenses = review.provideCodeLenses(doc(review.proposedUri(proposal().files[0], 'r1')));
     const shown = lenses.map((l) => [l.range.start.line, l.command?.title, l.command?.command, l.command?.arguments]);
     assert.deepEqual(shown, [
-        [0, '$(beaker) Greenpatch: 2 iteration(s) · $0.0123 · tests', Command.showEvidence, undefined],
+        [0, '$(beaker) Test evidence · 2 iteration(s) · $0.0123', Command.showEvidence, undefined],
         [0, '$(check-all) Accept all', Command.acceptProposal, undefined],
         [0, '$(close-all) Reject all', Command.rejectProposal, undefined],
-        [0, '$(check) Accept hunk 1', Command.acceptHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 0 }]],
-        [0, '$(close) Reject hunk 1', Command.rejectHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 0 }]],
-        [4, '$(check) Accept hunk 2', Command.acceptHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 1 }]],
-        [4, '$(close) Reject hunk 2', Command.rejectHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 1 }]],
+        [1, '$(check) Accept hunk 1', Command.acceptHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 0 }]],
+        [1, '$(close) Reject hunk 1', Command.rejectHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 0 }]],
+        [5, '$(check) Accept hunk 2', Command.acceptHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 1 }]],
+        [5, '$(close) Reject hunk 2', Command.rejectHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 1 }]],
     ]);
 });
 
@@ -187,10 +187,18 @@ test('no proposal: a message, no diff; a malformed reply is logged', async () =>
     assert.ok(bad.logged.some((l) => l.includes('malformed proposal')));
 });
 
-test('hunk lines come from the +start of the header, else startLine', () => {
-    assert.equal(hunkLine({ index: 0, header: '@@ -10,3 +12,4 @@ def f():', startLine: 99, endLine: 0, accepted: null }), 11);
-    assert.equal(hunkLine({ index: 0, header: '@@ -0,0 +1 @@', startLine: 99, endLine: 0, accepted: null }), 0);
-    assert.equal(hunkLine({ index: 0, header: 'garbled', startLine: 7, endLine: 9, accepted: null }), 6);
+test('a hunk lens sits on its first changed line, past the leading context', () => {
+    const hunk = (header: string, startLine = 0) => ({ index: 0, header, startLine, endLine: 0, accepted: null });
+    const file = {
+        original: 'a\nb\nc\nd\ne\nf\n',
+        proposed: 'z\na\nb\nc\nD\ne\nf\n',
+    };
+    assert.equal(hunkLine(hunk('@@ -1,2 +1,3 @@'), file), 0, 'an insertion at the top');
+    assert.equal(hunkLine(hunk('@@ -2,5 +3,5 @@ ctx'), file), 4, 'three context lines, then d -> D');
+    assert.equal(hunkLine(hunk('@@ -10,3 +12,4 @@')), 11, 'without texts: the header start');
+    assert.equal(hunkLine(hunk('garbled', 6)), 6, 'without a header: startLine');
+    const deletion = { original: 'a\nb\n', proposed: 'a\n' };
+    assert.equal(hunkLine(hunk('@@ -1,2 +1 @@'), deletion), 1, 'a deletion at the end stays in range');
 });
 
 test('the evidence text carries task, cost, both test runs and the diff', () => {
