@@ -137,7 +137,11 @@ test('fix a failing test from the palette, review it, accept one hunk and reject
 
     await step('server-idle', () =>
         // "$(check) Greenpatch" once the server answered greenpatch.status with idle.
-        until('the Greenpatch status item to show idle', async () => (await statusTexts()).includes('Greenpatch'), 120_000),
+        until(
+            'the Greenpatch status item to show idle',
+            async () => (await statusTexts()).includes('Greenpatch'),
+            120_000,
+        ),
     );
 
     await step('run-fix', async () => {
@@ -160,14 +164,21 @@ test('fix a failing test from the palette, review it, accept one hunk and reject
         const lens = page.locator('.codelens-decoration a', { hasText: 'Accept hunk 2' });
         await lens.waitFor();
         const texts = await statusTexts();
-        assert.ok(texts.some((t) => t.startsWith('Greenpatch: review')), `status bar: ${texts.join(' | ')}`);
+        assert.ok(
+            texts.some((t) => t.startsWith('Greenpatch: review')),
+            `status bar: ${texts.join(' | ')}`,
+        );
         await page.screenshot({ path: path.join(OUT, 'review.png') });
     });
 
     await step('accept-hunk-2-by-codelens', async () => {
         await focusReview();
         await page.locator('.codelens-decoration a', { hasText: 'Accept hunk 2' }).click();
-        await until('the fixed return line on disk', () => fs.readFileSync(PRICING, 'utf8').includes(FIXED_RETURN), 30_000);
+        await until(
+            'the fixed return line on disk',
+            () => fs.readFileSync(PRICING, 'utf8').includes(FIXED_RETURN),
+            30_000,
+        );
         await focusReview();
         await page.locator('.codelens-decoration', { hasText: 'hunk 2 accepted' }).first().waitFor();
     });
@@ -190,7 +201,11 @@ test('fix a failing test from the palette, review it, accept one hunk and reject
     });
 
     await step('review-closed', async () => {
-        await until('the diff editors to close', async () => (await page.locator('.tab', { hasText: 'Greenpatch proposal' }).count()) === 0, 10_000);
+        await until(
+            'the diff editors to close',
+            async () => (await page.locator('.tab', { hasText: 'Greenpatch proposal' }).count()) === 0,
+            10_000,
+        );
         await until('the status to return to idle', async () => (await statusTexts()).includes('Greenpatch'), 10_000);
         await page.screenshot({ path: path.join(OUT, 'done.png') });
     });

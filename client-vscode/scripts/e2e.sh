@@ -51,7 +51,7 @@ fi
 
 if [ ! -f "$HERE/greenpatch.vsix" ] || [ -n "$(find "$HERE/src" "$HERE/package.json" -newer "$HERE/greenpatch.vsix" -print -quit)" ]; then
   log "building greenpatch.vsix"
-  (cd "$HERE" && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run compile && npx --no-install vsce package --out greenpatch.vsix) >&2
+  (cd "$HERE" && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run compile && npm run package) >&2
 fi
 
 WORK=$(mktemp -d /tmp/greenpatch-e2e.XXXXXX)

@@ -55,15 +55,7 @@ export interface Proposal {
 }
 
 export type RunEventKind =
-    | 'started'
-    | 'phase'
-    | 'iteration'
-    | 'tests'
-    | 'proposal'
-    | 'applied'
-    | 'failed'
-    | 'cancelled'
-    | 'finished';
+    'started' | 'phase' | 'iteration' | 'tests' | 'proposal' | 'applied' | 'failed' | 'cancelled' | 'finished';
 
 export interface RunEvent {
     runId: string;

@@ -97,7 +97,11 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     }
 
     evidenceUri(runId: string): vscode.Uri {
-        return this.api.makeUri({ scheme: PROPOSAL_SCHEME, path: '/Greenpatch evidence.txt', query: `evidence=${runId}` });
+        return this.api.makeUri({
+            scheme: PROPOSAL_SCHEME,
+            path: '/Greenpatch evidence.txt',
+            query: `evidence=${runId}`,
+        });
     }
 
     provideTextDocumentContent(uri: vscode.Uri): string {
@@ -191,7 +195,9 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         }
         const arg = feedback.trim() === '' ? { runId: p.runId } : { runId: p.runId, feedback: feedback.trim() };
         await this.execute(ServerCommand.rejectProposal, [arg]);
-        await this.finish(arg.feedback === undefined ? 'Greenpatch: proposal rejected.' : 'Greenpatch: revising the proposal…');
+        await this.finish(
+            arg.feedback === undefined ? 'Greenpatch: proposal rejected.' : 'Greenpatch: revising the proposal…',
+        );
     }
 
     /** Accepts or rejects one hunk; without a target the user picks one from a list. */
@@ -202,9 +208,10 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         }
         const command = accept ? ServerCommand.acceptHunk : ServerCommand.rejectHunk;
         const p = this.proposal;
-        const reply = p === undefined
-            ? await this.execute(command, [chosen])
-            : await this.applying(p, () => this.execute(command, [chosen]));
+        const reply =
+            p === undefined
+                ? await this.execute(command, [chosen])
+                : await this.applying(p, () => this.execute(command, [chosen]));
         // The server closes the review once every hunk is decided; asking for it then would
         // only earn an error, so its count of what remains decides.
         const remaining = (reply as { remaining?: unknown } | null)?.remaining;
@@ -291,8 +298,16 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         }
         const target: HunkTarget = { runId, file: file.path, hunk: hunk.index };
         return [
-            this.api.newCodeLens(line, { title: `$(check) Accept hunk ${n}`, command: Command.acceptHunk, arguments: [target] }),
-            this.api.newCodeLens(line, { title: `$(close) Reject hunk ${n}`, command: Command.rejectHunk, arguments: [target] }),
+            this.api.newCodeLens(line, {
+                title: `$(check) Accept hunk ${n}`,
+                command: Command.acceptHunk,
+                arguments: [target],
+            }),
+            this.api.newCodeLens(line, {
+                title: `$(close) Reject hunk ${n}`,
+                command: Command.rejectHunk,
+                arguments: [target],
+            }),
         ];
     }
 

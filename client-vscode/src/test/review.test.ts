@@ -62,7 +62,11 @@ test('open shows each file in a diff editor: current file vs the proposal scheme
             right: `${PROPOSAL_SCHEME}:/calc/ops.py?run%3Dr1`,
             title: 'calc/ops.py (current ↔ Greenpatch proposal)',
         },
-        { left: 'file:///ws/README.md', right: `${PROPOSAL_SCHEME}:/README.md?run%3Dr1`, title: 'README.md (current ↔ Greenpatch proposal)' },
+        {
+            left: 'file:///ws/README.md',
+            right: `${PROPOSAL_SCHEME}:/README.md?run%3Dr1`,
+            title: 'README.md (current ↔ Greenpatch proposal)',
+        },
     ]);
     assert.equal(api.context.get(CONTEXT_REVIEWING), true);
 });
@@ -73,7 +77,10 @@ test('the content provider serves the proposed text, and nothing for another run
     const p = proposal();
     assert.equal(review.provideTextDocumentContent(review.proposedUri(p.files[0], 'r1')), p.files[0].proposed);
     assert.equal(review.provideTextDocumentContent(review.proposedUri(p.files[0], 'old')), '');
-    assert.equal(review.provideTextDocumentContent(api.makeUri({ scheme: PROPOSAL_SCHEME, path: '/nope.py', query: 'run=r1' })), '');
+    assert.equal(
+        review.provideTextDocumentContent(api.makeUri({ scheme: PROPOSAL_SCHEME, path: '/nope.py', query: 'run=r1' })),
+        '',
+    );
     assert.match(review.provideTextDocumentContent(review.evidenceUri('r1')), /== Tests with the change ==\n2 passed/);
 });
 
@@ -135,9 +142,15 @@ test('the palette hunk commands offer the undecided hunks; the last decision clo
         api.offeredPicks[0].map((i) => i.label),
         ['calc/ops.py · hunk 1', 'calc/ops.py · hunk 2', 'README.md · hunk 1'],
     );
-    api.pickAnswers.push((items) => items[0], (items) => items[0]);
+    api.pickAnswers.push(
+        (items) => items[0],
+        (items) => items[0],
+    );
     await review.decideHunk(false);
-    assert.deepEqual(api.offeredPicks[1].map((i) => i.label), ['calc/ops.py · hunk 1', 'calc/ops.py · hunk 2']);
+    assert.deepEqual(
+        api.offeredPicks[1].map((i) => i.label),
+        ['calc/ops.py · hunk 1', 'calc/ops.py · hunk 2'],
+    );
     const asked = sent.filter((s) => s.command === 'greenpatch.showProposal').length;
     await review.decideHunk(true);
     assert.equal(
@@ -161,7 +174,10 @@ test('accept all applies the run and closes the diff editors', async () => {
 
 test('reject all sends the feedback typed, none when left empty, nothing on Escape', async () => {
     for (const [typed, expected] of [
-        [' keep the signature ', [{ command: 'greenpatch.rejectProposal', args: [{ runId: 'r1', feedback: 'keep the signature' }] }]],
+        [
+            ' keep the signature ',
+            [{ command: 'greenpatch.rejectProposal', args: [{ runId: 'r1', feedback: 'keep the signature' }] }],
+        ],
         ['', [{ command: 'greenpatch.rejectProposal', args: [{ runId: 'r1' }] }]],
         [undefined, []],
     ] as const) {
@@ -203,7 +219,14 @@ test('a hunk lens sits on its first changed line, past the leading context', () 
 
 test('the evidence text carries task, cost, both test runs and the diff', () => {
     const text = evidenceText(proposal());
-    for (const part of ['Task: fix the failing test', '$0.0123', 'iterations: 2', '2 failed', '2 passed', '+++ b/calc/ops.py']) {
+    for (const part of [
+        'Task: fix the failing test',
+        '$0.0123',
+        'iterations: 2',
+        '2 failed',
+        '2 passed',
+        '+++ b/calc/ops.py',
+    ]) {
         assert.ok(text.includes(part), part);
     }
 });

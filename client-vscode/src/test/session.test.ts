@@ -117,3 +117,19 @@ test('the status command asks the server and says what it does', async () => {
     assert.equal(api.statusItem.command, Command.cancelRun);
     session.dispose();
 });
+
+test('a server that comes back idle closes a review the extension still showed', async () => {
+    const { api, server, session, setProposal } = setup();
+    setProposal(proposal());
+    server.handlers.set('greenpatch.status', () => ({ state: 'review', runId: 'r1' }));
+    await session.start();
+    await settle();
+    assert.equal(session.review.current?.runId, 'r1', 'a review open on the server is picked up');
+    setProposal(null);
+    server.handlers.set('greenpatch.status', () => ({ state: 'idle' }));
+    await session.server.restart();
+    await settle();
+    assert.equal(session.review.current, undefined);
+    assert.deepEqual(api.closedSchemes, [PROPOSAL_SCHEME]);
+    session.dispose();
+});
