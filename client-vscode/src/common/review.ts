@@ -141,7 +141,10 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     async refresh(runId?: string): Promise<Proposal | undefined> {
         let reply: unknown;
         try {
-            reply = await this.execute(ServerCommand.showProposal, [runId === undefined ? {} : { runId }]);
+            // open: false, or the server also opens its own review document for editors without one.
+            reply = await this.execute(ServerCommand.showProposal, [
+                runId === undefined ? { open: false } : { runId, open: false },
+            ]);
         } catch (err) {
             this.log.warn(`no proposal: ${errorText(err)}`);
             reply = undefined;

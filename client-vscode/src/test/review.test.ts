@@ -54,7 +54,7 @@ function setup(initial: Proposal | null = proposal()) {
 const doc = (uri: vscode.Uri) => ({ uri }) as vscode.TextDocument;
 
 test('open shows each file in a diff editor: current file vs the proposal scheme', async () => {
-    const { api, review } = setup();
+    const { api, review, sent } = setup();
     await review.open();
     assert.deepEqual(api.diffs, [
         {
@@ -69,6 +69,11 @@ test('open shows each file in a diff editor: current file vs the proposal scheme
         },
     ]);
     assert.equal(api.context.get(CONTEXT_REVIEWING), true);
+    assert.deepEqual(
+        sent.filter((s) => s.command === 'greenpatch.showProposal').map((s) => s.args),
+        [[{ open: false }]],
+        'the server is asked not to open its own review document',
+    );
 });
 
 test('the content provider serves the proposed text, and nothing for another run', async () => {
