@@ -2,20 +2,18 @@
 // This module (with vscodeHost.ts and extension.ts) is the only one that loads VS Code at run
 // time; the rest of common/ is tested in plain Node.
 import {
-    type ClientCapabilities,
     ExecuteCommandRequest,
-    type FeatureState,
     LanguageClient,
     type LanguageClientOptions,
     type ServerOptions,
-    type StaticFeature,
 } from 'vscode-languageclient/node';
 import type * as vscode from 'vscode';
 import { CONFIG_SECTION, OUTPUT_NAME } from './constants';
 import type { ServerLaunch } from './launch';
-import { CLIENT_CAPABILITY, CLIENT_REVIEW_CAPABILITY, RUN_EVENT_METHOD, type RunEvent } from './protocol';
+import { answerConfiguration, NativeReviewFeature } from './clientParts';
+import { RUN_EVENT_METHOD, type RunEvent } from './protocol';
 import type { ConnectionFactory, ServerConnection } from './server';
-import { type ServerSettings, settingsSection } from './settings';
+import type { ServerSettings } from './settings';
 
 /** Python files on disk and in unsaved editors; the proposal documents are ours alone. */
 const DOCUMENT_SELECTOR = [
@@ -26,26 +24,6 @@ const DOCUMENT_SELECTOR = [
 /** Builds connections that log into `channel` (server stderr and, when enabled, the trace). */
 export function languageClientFactory(channel: vscode.LogOutputChannel): ConnectionFactory {
     return (launch, settings) => new LanguageClientConnection(launch, settings, channel);
-}
-
-/**
- * Tells the server, in `capabilities.experimental.greenpatch`, that this client renders
- * proposals itself (diff editor, hunk lenses, notifications), so the server need not open its
- * generic review document or announce proposals with window/showMessage.
- */
-class NativeReviewFeature implements StaticFeature {
-    fillClientCapabilities(capabilities: ClientCapabilities): void {
-        const experimental = (capabilities.experimental ?? {}) as Record<string, unknown>;
-        capabilities.experimental = { ...experimental, [CLIENT_CAPABILITY]: CLIENT_REVIEW_CAPABILITY };
-    }
-
-    initialize(): void {}
-
-    getState(): FeatureState {
-        return { kind: 'static' };
-    }
-
-    clear(): void {}
 }
 
 class LanguageClientConnection implements ServerConnection {
@@ -67,18 +45,9 @@ class LanguageClientConnection implements ServerConnection {
             initializationOptions: settings(),
             middleware: {
                 workspace: {
-                    // Answer workspace/configuration with the mapped settings, so the server sees
-                    // the same object as in initializationOptions (defaults filled, empties dropped).
                     configuration: async (params, token, next) => {
                         const raw = await next(params, token);
-                        if (!Array.isArray(raw)) {
-                            return raw;
-                        }
-                        const mapped = settings();
-                        return params.items.map((item, i) => {
-                            const ours = item.section ? settingsSection(mapped, item.section) : undefined;
-                            return ours === undefined ? raw[i] : ours;
-                        });
+                        return Array.isArray(raw) ? answerConfiguration(params.items, raw, settings()) : raw;
                     },
                 },
             },
