@@ -1,0 +1,130 @@
+"""A second real client: headless Neovim (from the distribution's package) drives the real
+server over stdio with its own LSP client. The user's gesture is scripted in
+tests/e2e/nvim/drive.lua: code-action menu on a failing test -> pick the fix -> the green
+proposal is applied to the open buffer through workspace/applyEdit -> save. Proof that the
+server needs nothing VS Code-specific."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NVIM_DIR = Path(__file__).resolve().parent / "nvim"
+DOCS = REPO / "docs" / "editors.md"
+NVIM = shutil.which("nvim")
+FIX_TITLE = "Greenpatch: fix this failing test (test_apply_discount)"
+RUN_TIMEOUT_S = 180  # the scripted run takes about a minute on a busy 2-core machine
+NVIM_TIMEOUT_S = RUN_TIMEOUT_S + 90  # startup, code action, shutdown around the run
+
+
+def nvim_env(shop: Path, model: str, scratch: Path) -> dict[str, str]:
+    """drive.lua's inputs, the repository on PYTHONPATH for the server, and Neovim's own
+    cache/state/data dirs (the LSP log lives there) inside the test's tmp dir."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    for name in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+        env[name] = str(scratch / name.lower())
+    env.update(
+        GREENPATCH_WORKSPACE=str(shop),
+        GREENPATCH_PYTHON=sys.executable,
+        GREENPATCH_MODEL=model,
+        GREENPATCH_NVIM_DIR=str(NVIM_DIR),
+        GREENPATCH_RESULT=str(scratch / "result.json"),
+        GREENPATCH_TIMEOUT_MS=str(RUN_TIMEOUT_S * 1000),
+    )
+    return env
+
+
+def run_nvim(env: dict[str, str]) -> tuple[dict[str, Any], str]:
+    """Run drive.lua headless; returns its result JSON and a failure explanation."""
+    assert NVIM is not None
+    command = [NVIM, "--headless", "--clean", "-u", "NONE", "-n"]
+    command += ["-c", "lua dofile(vim.env.GREENPATCH_NVIM_DIR .. '/drive.lua')"]
+    try:
+        done = subprocess.run(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=NVIM_TIMEOUT_S,
+            check=False,
+        )
+        outcome = f"nvim exited {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+    except subprocess.TimeoutExpired as exc:
+        outcome = f"nvim still running after {NVIM_TIMEOUT_S}s: {exc.stderr!r}"
+    result_file = Path(env["GREENPATCH_RESULT"])
+    result = json.loads(result_file.read_text()) if result_file.is_file() else {}
+    return result, explain(result, outcome)
+
+
+def explain(result: dict[str, Any], outcome: str) -> str:
+    """Everything needed to debug a failure without re-running: how far the script got,
+    the error, what the server said, and the end of Neovim's LSP log."""
+    log_path = Path(result.get("lsp_log") or "/nonexistent")
+    log_tail = log_path.read_text(errors="replace")[-6000:] if log_path.is_file() else "(no log)"
+    summary = {k: result.get(k) for k in ("steps", "error", "titles", "executed", "applied")}
+    return "\n".join(
+        [
+            outcome,
+            json.dumps(summary, indent=1),
+            "messages: " + json.dumps(result.get("messages"), indent=1),
+            "events: " + json.dumps(result.get("events"), indent=1),
+            "server log: " + "\n".join((result.get("log_messages") or [])[-40:]),
+            "vim :messages: " + str(result.get("vim_messages")),
+            "LSP log tail:\n" + log_tail,
+        ]
+    )
+
+
+def suite_passes(shop: Path) -> tuple[bool, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=shop,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode == 0, done.stdout[-3000:]
+
+
+@pytest.mark.skipif(NVIM is None, reason="nvim is not on PATH (Debian: apt-get install neovim)")
+def test_neovim_code_action_fixes_the_open_buffer(
+    shop: Path, scripted_model: str, tmp_path: Path
+) -> None:
+    shop = shop.resolve()  # the server resolves its root; the buffer names must agree
+    source = shop / "shop" / "pricing.py"
+    original = source.read_text()
+    assert suite_passes(shop)[0] is False, "the example must start red"
+
+    result, why = run_nvim(nvim_env(shop, scripted_model, tmp_path / "nvim"))
+
+    assert result.get("ok") is True, why
+    assert result["root"] == str(shop), why
+    assert FIX_TITLE in result["titles"], why
+    assert "runId" in result["executed"]["result"], why
+    kinds = [event["kind"] for event in result["events"]]
+    assert kinds[0] == "started" and kinds[-1] == "finished", why
+    assert result["applied"] and all(a["applied"] for a in result["applied"]), why
+    buffer = result["buffer"]
+    assert "return round(price * (100 - percent) / 100, 2)" in buffer, why
+    assert buffer.startswith('"""Prices and discounts for a small shop."""'), why
+    assert result["modified"] is True, "the edit lands in the buffer, unsaved, like a keystroke"
+    assert source.read_text() == buffer != original, "Neovim saved the buffer it was given"
+    assert any("applied the proposal" in m["message"] for m in result["messages"]), why
+    passed, output = suite_passes(shop)
+    assert passed, output
+
+
+def test_docs_show_the_tested_neovim_snippet() -> None:
+    """docs/editors.md carries the Lua module the Neovim test runs, verbatim."""
+    snippet = (NVIM_DIR / "greenpatch.lua").read_text()
+    assert snippet.strip() in DOCS.read_text()
