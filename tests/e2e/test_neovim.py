@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +29,20 @@ NVIM_TIMEOUT_S = RUN_TIMEOUT_S + 90  # startup, code action, shutdown around the
 
 def nvim_env(shop: Path, model: str, scratch: Path) -> dict[str, str]:
     """drive.lua's inputs, the repository on PYTHONPATH for the server, and Neovim's own
-    cache/state/data dirs (the LSP log lives there) inside the test's tmp dir."""
-    env = dict(os.environ)
+    cache/state/data dirs (the LSP log lives there) inside the test's tmp dir. Inherited
+    GREENPATCH_* variables are dropped: they are a settings layer of their own, and here the
+    settings must come from the client's initializationOptions alone."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GREENPATCH_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     for name in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
         env[name] = str(scratch / name.lower())
     env.update(
-        GREENPATCH_WORKSPACE=str(shop),
-        GREENPATCH_PYTHON=sys.executable,
-        GREENPATCH_MODEL=model,
-        GREENPATCH_NVIM_DIR=str(NVIM_DIR),
-        GREENPATCH_RESULT=str(scratch / "result.json"),
-        GREENPATCH_TIMEOUT_MS=str(RUN_TIMEOUT_S * 1000),
+        NVIM_GP_WORKSPACE=str(shop),
+        NVIM_GP_PYTHON=sys.executable,
+        NVIM_GP_MODEL=model,
+        NVIM_GP_NVIM_DIR=str(NVIM_DIR),
+        NVIM_GP_RESULT=str(scratch / "result.json"),
+        NVIM_GP_TIMEOUT_MS=str(RUN_TIMEOUT_S * 1000),
     )
     return env
 
@@ -47,7 +51,7 @@ def run_nvim(env: dict[str, str]) -> tuple[dict[str, Any], str]:
     """Run drive.lua headless; returns its result JSON and a failure explanation."""
     assert NVIM is not None
     command = [NVIM, "--headless", "--clean", "-u", "NONE", "-n"]
-    command += ["-c", "lua dofile(vim.env.GREENPATCH_NVIM_DIR .. '/drive.lua')"]
+    command += ["-c", "lua dofile(vim.env.NVIM_GP_NVIM_DIR .. '/drive.lua')"]
     try:
         done = subprocess.run(
             command,
@@ -61,7 +65,7 @@ def run_nvim(env: dict[str, str]) -> tuple[dict[str, Any], str]:
         outcome = f"nvim exited {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
     except subprocess.TimeoutExpired as exc:
         outcome = f"nvim still running after {NVIM_TIMEOUT_S}s: {exc.stderr!r}"
-    result_file = Path(env["GREENPATCH_RESULT"])
+    result_file = Path(env["NVIM_GP_RESULT"])
     result = json.loads(result_file.read_text()) if result_file.is_file() else {}
     return result, explain(result, outcome)
 
@@ -85,6 +89,34 @@ def explain(result: dict[str, Any], outcome: str) -> str:
     )
 
 
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting to be reaped counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def server_exits(pid: int | None, within_s: float = 15.0) -> bool:
+    """Wait for the language server Neovim started to end; if it outlives the grace time,
+    stop it (it is this test's grandchild) and report False."""
+    if pid is None:
+        return True
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.2)
+    try:
+        ours = "greenpatch.cli" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:
+        return True  # it ended just now
+    if ours:
+        os.kill(pid, signal.SIGTERM)
+    return False
+
+
 def suite_passes(shop: Path) -> tuple[bool, str]:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
@@ -106,8 +138,10 @@ def test_neovim_code_action_fixes_the_open_buffer(
     assert suite_passes(shop)[0] is False, "the example must start red"
 
     result, why = run_nvim(nvim_env(shop, scripted_model, tmp_path / "nvim"))
+    exited = server_exits(result.get("server_pid"))
 
     assert result.get("ok") is True, why
+    assert exited, "the server outlived Neovim's shutdown/exit\n" + why
     assert result["root"] == str(shop), why
     assert FIX_TITLE in result["titles"], why
     assert "runId" in result["executed"]["result"], why
@@ -120,6 +154,8 @@ def test_neovim_code_action_fixes_the_open_buffer(
     assert result["modified"] is True, "the edit lands in the buffer, unsaved, like a keystroke"
     assert source.read_text() == buffer != original, "Neovim saved the buffer it was given"
     assert any("applied the proposal" in m["message"] for m in result["messages"]), why
+    problems = [m for m in result["messages"] if m["type"] in (1, 2)]  # Error, Warning
+    assert not problems, why
     passed, output = suite_passes(shop)
     assert passed, output
 

@@ -3,9 +3,9 @@
 -- pricing.py buffer (the server applies it with workspace/applyEdit), save, quit.
 -- Everything seen on the way goes into a JSON result file for tests/e2e/test_neovim.py.
 --
--- Environment: GREENPATCH_WORKSPACE (the example copy), GREENPATCH_PYTHON, GREENPATCH_MODEL,
--- GREENPATCH_NVIM_DIR (this directory), GREENPATCH_RESULT (the JSON file to write),
--- GREENPATCH_TIMEOUT_MS (how long the run may take).
+-- Environment: NVIM_GP_WORKSPACE (the example copy), NVIM_GP_PYTHON, NVIM_GP_MODEL,
+-- NVIM_GP_NVIM_DIR (this directory), NVIM_GP_RESULT (the JSON file to write),
+-- NVIM_GP_TIMEOUT_MS (how long the run may take).
 local env = vim.env
 local FIX = 'Greenpatch: fix this failing test (test_apply_discount)'
 local FIXED = '(100 - percent)'
@@ -19,8 +19,10 @@ local result = {
   applied = {},
 }
 
+local session = {} -- the client and buffer, for cleaning up after a failure
+
 local function save()
-  vim.fn.writefile({ vim.json.encode(result) }, env.GREENPATCH_RESULT)
+  vim.fn.writefile({ vim.json.encode(result) }, env.NVIM_GP_RESULT)
 end
 
 local function step(name)
@@ -80,13 +82,13 @@ local function main()
   result.nvim = vim.version()
   vim.lsp.set_log_level('debug')
   result.lsp_log = vim.lsp.get_log_path()
-  local greenpatch = dofile(env.GREENPATCH_NVIM_DIR .. '/greenpatch.lua')
+  local greenpatch = dofile(env.NVIM_GP_NVIM_DIR .. '/greenpatch.lua')
   greenpatch.setup({
-    cmd = { env.GREENPATCH_PYTHON, '-m', 'greenpatch.cli', 'lsp' },
-    init_options = { models = { default = env.GREENPATCH_MODEL }, approval = 'auto' },
+    cmd = { env.NVIM_GP_PYTHON, '-m', 'greenpatch.cli', 'lsp' },
+    init_options = { models = { default = env.NVIM_GP_MODEL }, approval = 'auto' },
     handlers = recording_handlers(),
   })
-  local workspace = env.GREENPATCH_WORKSPACE
+  local workspace = env.NVIM_GP_WORKSPACE
   vim.cmd('edit ' .. vim.fn.fnameescape(workspace .. '/shop/pricing.py'))
   local source = vim.api.nvim_get_current_buf()
   vim.cmd('edit ' .. vim.fn.fnameescape(workspace .. '/tests/test_pricing.py'))
@@ -97,8 +99,10 @@ local function main()
     return greenpatch.client(test) ~= nil
   end)
   local client = greenpatch.client(test)
+  session.client, session.bufnr = client, test
   assert(greenpatch.client(source) == client, 'both buffers should share one client')
   result.root = client.config.root_dir
+  result.server_pid = client.rpc.pid
   step('initialized')
 
   -- The user's gesture: cursor on the test, code-action menu, pick the fix.
@@ -127,7 +131,7 @@ local function main()
   end)
   step('run started')
 
-  local timeout = tonumber(env.GREENPATCH_TIMEOUT_MS) or 180000
+  local timeout = tonumber(env.NVIM_GP_TIMEOUT_MS) or 180000
   wait_for('the fix in the pricing.py buffer', timeout, function()
     return text_of(source):find(FIXED, 1, true) ~= nil
   end)
@@ -145,9 +149,30 @@ local function main()
   step('stopped')
 end
 
+-- After a failure, cancel any run so the server does not outlive Neovim working for no one.
+local function clean_up()
+  local client = session.client
+  if not client or client.is_stopped() then
+    return
+  end
+  local cancel = { command = 'greenpatch.cancelRun', arguments = { vim.empty_dict() } }
+  result.cancelled = client.request_sync('workspace/executeCommand', cancel, 5000, session.bufnr)
+  vim.wait(30000, function()
+    local last = result.events[#result.events]
+    return last == nil or last.kind == 'finished'
+  end, 50)
+  client.stop()
+  vim.wait(5000, function()
+    return client.is_stopped()
+  end, 50)
+end
+
 local ok, err = xpcall(main, debug.traceback)
 result.ok = ok
 result.error = (not ok) and err or nil
+if not ok then
+  pcall(clean_up)
+end
 result.vim_messages = vim.api.nvim_exec('messages', true)
 save()
 vim.cmd(ok and 'qall!' or 'cquit 1')
