@@ -27,7 +27,7 @@ RUN_TIMEOUT_S = 180  # the scripted run takes about a minute on a busy 2-core ma
 NVIM_TIMEOUT_S = RUN_TIMEOUT_S + 90  # startup, code action, shutdown around the run
 
 
-def nvim_env(shop: Path, model: str, scratch: Path) -> dict[str, str]:
+def nvim_env(shop: Path, model: str, approval: str, scratch: Path) -> dict[str, str]:
     """drive.lua's inputs, the repository on PYTHONPATH for the server, and Neovim's own
     cache/state/data dirs (the LSP log lives there) inside the test's tmp dir. Inherited
     GREENPATCH_* variables are dropped: they are a settings layer of their own, and here the
@@ -43,6 +43,7 @@ def nvim_env(shop: Path, model: str, scratch: Path) -> dict[str, str]:
         NVIM_GP_NVIM_DIR=str(NVIM_DIR),
         NVIM_GP_RESULT=str(scratch / "result.json"),
         NVIM_GP_TIMEOUT_MS=str(RUN_TIMEOUT_S * 1000),
+        NVIM_GP_APPROVAL=approval,
     )
     return env
 
@@ -128,16 +129,23 @@ def suite_passes(shop: Path) -> tuple[bool, str]:
     return done.returncode == 0, done.stdout[-3000:]
 
 
-@pytest.mark.skipif(NVIM is None, reason="nvim is not on PATH (Debian: apt-get install neovim)")
-def test_neovim_code_action_fixes_the_open_buffer(
-    shop: Path, scripted_model: str, tmp_path: Path
-) -> None:
+FIXED_LINE = "return round(price * (100 - percent) / 100, 2)"
+NOTE = "# the user's note, typed while the agents worked"
+needs_nvim = pytest.mark.skipif(
+    NVIM is None, reason="nvim is not on PATH (Debian: apt-get install neovim)"
+)
+
+
+def drive(shop: Path, model: str, approval: str, scratch: Path) -> tuple[dict[str, Any], str]:
+    """The scripted Neovim session on a red copy of the example, with the checks every
+    session must pass: Neovim quit cleanly, so did the server, the right root, the fix was
+    offered and started, the edit arrived in the buffer and was saved, no warnings."""
     shop = shop.resolve()  # the server resolves its root; the buffer names must agree
     source = shop / "shop" / "pricing.py"
     original = source.read_text()
     assert suite_passes(shop)[0] is False, "the example must start red"
 
-    result, why = run_nvim(nvim_env(shop, scripted_model, tmp_path / "nvim"))
+    result, why = run_nvim(nvim_env(shop, model, approval, scratch))
     exited = server_exits(result.get("server_pid"))
 
     assert result.get("ok") is True, why
@@ -147,15 +155,39 @@ def test_neovim_code_action_fixes_the_open_buffer(
     assert "runId" in result["executed"]["result"], why
     kinds = [event["kind"] for event in result["events"]]
     assert kinds[0] == "started" and kinds[-1] == "finished", why
-    assert result["applied"] and all(a["applied"] for a in result["applied"]), why
-    buffer = result["buffer"]
-    assert "return round(price * (100 - percent) / 100, 2)" in buffer, why
-    assert buffer.startswith('"""Prices and discounts for a small shop."""'), why
+    assert len(result["applied"]) == 1 and result["applied"][0]["applied"], why
+    assert FIXED_LINE in result["buffer"], why
     assert result["modified"] is True, "the edit lands in the buffer, unsaved, like a keystroke"
-    assert source.read_text() == buffer != original, "Neovim saved the buffer it was given"
+    assert source.read_text() == result["buffer"] != original, "Neovim saved what it was given"
     assert any("applied the proposal" in m["message"] for m in result["messages"]), why
     problems = [m for m in result["messages"] if m["type"] in (1, 2)]  # Error, Warning
     assert not problems, why
+    return result, why
+
+
+@needs_nvim
+def test_neovim_code_action_fixes_the_open_buffer(
+    shop: Path, scripted_model: str, tmp_path: Path
+) -> None:
+    """approval = auto: pick the code action, and the green fix lands in the open buffer."""
+    result, why = drive(shop, scripted_model, "auto", tmp_path / "nvim")
+    assert result["buffer"].startswith('"""Prices and discounts for a small shop."""'), why
+    passed, output = suite_passes(shop)
+    assert passed, output
+
+
+@needs_nvim
+def test_neovim_review_keeps_what_the_user_typed(
+    shop: Path, scripted_model: str, tmp_path: Path
+) -> None:
+    """approval = review (the default): the user types in pricing.py while the run goes;
+    nothing changes until :GreenpatchAccept, then the fix is re-based onto the typed text."""
+    result, why = drive(shop, scripted_model, "review", tmp_path / "nvim")
+    before = result["before_accept"]
+    assert NOTE in before and FIXED_LINE not in before, "nothing applied before the accept"
+    assert f"+    {FIXED_LINE}" in result["proposal_diff"], why  # :GreenpatchShow
+    buffer = result["buffer"]
+    assert buffer.endswith(NOTE + "\n") and FIXED_LINE in buffer, why
     passed, output = suite_passes(shop)
     assert passed, output
 

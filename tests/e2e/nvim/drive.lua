@@ -5,10 +5,12 @@
 --
 -- Environment: NVIM_GP_WORKSPACE (the example copy), NVIM_GP_PYTHON, NVIM_GP_MODEL,
 -- NVIM_GP_NVIM_DIR (this directory), NVIM_GP_RESULT (the JSON file to write),
--- NVIM_GP_TIMEOUT_MS (how long the run may take).
+-- NVIM_GP_TIMEOUT_MS (how long the run may take), NVIM_GP_APPROVAL ('auto': the green fix is
+-- applied at once; 'review': the user types meanwhile, then shows and accepts the proposal).
 local env = vim.env
 local FIX = 'Greenpatch: fix this failing test (test_apply_discount)'
 local FIXED = '(100 - percent)'
+local NOTE = "# the user's note, typed while the agents worked"
 
 local result = {
   steps = {},
@@ -78,14 +80,15 @@ local function recording_handlers()
   }
 end
 
-local function main()
+-- Start Neovim's client through the documented module and open both files.
+local function open_workspace()
   result.nvim = vim.version()
   vim.lsp.set_log_level('debug')
   result.lsp_log = vim.lsp.get_log_path()
   local greenpatch = dofile(env.NVIM_GP_NVIM_DIR .. '/greenpatch.lua')
   greenpatch.setup({
     cmd = { env.NVIM_GP_PYTHON, '-m', 'greenpatch.cli', 'lsp' },
-    init_options = { models = { default = env.NVIM_GP_MODEL }, approval = 'auto' },
+    init_options = { models = { default = env.NVIM_GP_MODEL }, approval = env.NVIM_GP_APPROVAL },
     handlers = recording_handlers(),
   })
   local workspace = env.NVIM_GP_WORKSPACE
@@ -104,8 +107,11 @@ local function main()
   result.root = client.config.root_dir
   result.server_pid = client.rpc.pid
   step('initialized')
+  return client, source, test
+end
 
-  -- The user's gesture: cursor on the test, code-action menu, pick the fix.
+-- The user's gesture: cursor on the test, code-action menu, pick the fix.
+local function pick_the_fix(test)
   vim.api.nvim_win_set_cursor(0, { line_of(test, 'def test_apply_discount():'), 4 })
   local picked = false
   vim.ui.select = function(items, opts, on_choice)
@@ -130,8 +136,36 @@ local function main()
     return result.executed ~= nil
   end)
   step('run started')
+end
 
+local function finished()
+  local last = result.events[#result.events]
+  return last ~= nil and last.kind == 'finished'
+end
+
+-- approval = 'review': the user types in the file the run is fixing, then, once the proposal
+-- is green, looks at it (:GreenpatchShow) and accepts it (:GreenpatchAccept).
+local function review(source, timeout)
+  vim.api.nvim_buf_set_lines(source, -1, -1, false, { '', NOTE })
+  step('typed meanwhile')
+  wait_for('the run to finish', timeout, finished)
+  result.before_accept = text_of(source)
+  vim.cmd('GreenpatchShow')
+  wait_for('the proposal window', 30000, function()
+    return vim.bo.filetype == 'diff' and text_of(0):find(FIXED, 1, true) ~= nil
+  end)
+  result.proposal_diff = text_of(0)
+  step('proposal shown')
+  vim.cmd('GreenpatchAccept') -- from the diff window: any Greenpatch client will do
+end
+
+local function main()
+  local client, source, test = open_workspace()
+  pick_the_fix(test)
   local timeout = tonumber(env.NVIM_GP_TIMEOUT_MS) or 180000
+  if env.NVIM_GP_APPROVAL == 'review' then
+    review(source, timeout)
+  end
   wait_for('the fix in the pricing.py buffer', timeout, function()
     return text_of(source):find(FIXED, 1, true) ~= nil
   end)
@@ -142,6 +176,7 @@ local function main()
     vim.cmd('write')
   end)
   step('saved')
+  wait_for('the run to finish', 30000, finished)
   client.stop()
   wait_for('the server to stop', 10000, function()
     return client.is_stopped()

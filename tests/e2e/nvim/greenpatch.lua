@@ -52,9 +52,10 @@ function M.attach(bufnr)
   return id
 end
 
--- The Greenpatch client attached to a buffer, if any.
+-- The Greenpatch client attached to a buffer (any running one if `bufnr` is nil).
 function M.client(bufnr)
-  for _, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
+  local clients = bufnr and vim.lsp.buf_get_clients(bufnr) or vim.lsp.get_active_clients()
+  for _, client in pairs(clients) do
     if client.name == 'greenpatch' then
       return client
     end
@@ -66,7 +67,8 @@ end
 -- errors itself with window/showMessage, so only results are handed on.
 function M.execute(name, args, on_result)
   local bufnr = vim.api.nvim_get_current_buf()
-  local client = M.client(bufnr)
+  -- From a buffer of the project, its server; from elsewhere (the proposal window), any.
+  local client = M.client(bufnr) or M.client(nil)
   if not client then
     vim.notify('Greenpatch: no server for this buffer', vim.log.levels.WARN)
     return
