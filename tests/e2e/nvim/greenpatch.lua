@@ -1,7 +1,8 @@
 -- Greenpatch for Neovim 0.7 and later: one language-server client per project root for
 -- Python buffers, plus :Greenpatch* commands. Save as lua/greenpatch.lua on your runtimepath
 -- and call require('greenpatch').setup({...}) from init.lua (docs/editors.md).
--- Uses only vim.lsp.start_client/buf_attach_client, which 0.7 (Debian 12) already has.
+-- Uses only vim.lsp.start_client/buf_attach_client, which 0.7 (Debian 12) already has;
+-- tested on 0.7.2.
 local M = { clients = {} }
 
 local defaults = {
@@ -54,7 +55,12 @@ end
 
 -- The Greenpatch client attached to a buffer (any running one if `bufnr` is nil).
 function M.client(bufnr)
-  local clients = bufnr and vim.lsp.buf_get_clients(bufnr) or vim.lsp.get_active_clients()
+  local clients
+  if vim.lsp.get_clients then -- 0.10 and later, where the 0.7 calls below are deprecated
+    clients = vim.lsp.get_clients({ bufnr = bufnr })
+  else
+    clients = bufnr and vim.lsp.buf_get_clients(bufnr) or vim.lsp.get_active_clients()
+  end
   for _, client in pairs(clients) do
     if client.name == 'greenpatch' then
       return client
