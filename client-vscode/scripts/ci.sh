@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund
 npm run compile
 npm test
-npx --no-install vsce package --out greenpatch.vsix
+npm run package
 ls -l greenpatch.vsix

@@ -18,7 +18,8 @@ for p in libkrb5-dev libxkbfile-dev libsecret-1-dev libx11-dev pkg-config; do
 done
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   log "apt-get install ${apt_pkgs[*]}"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}"; } >&2; then
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}"; } >"$CACHE/apt.log" 2>&1; then
+    tail -20 "$CACHE/apt.log" >&2
     log "cannot install ${apt_pkgs[*]}"; exit 3
   fi
 fi
@@ -41,11 +42,18 @@ ln -sf "$NPM_ROOT/bin/npx-cli.js" "$CACHE/bin/npx"
 export PATH="$CACHE/bin:$PATH"
 export npm_config_nodedir="$NODE_DIR"
 
-if [ ! -x "$CACHE/node/node_modules/.bin/code-server" ] || [ ! -d "$CACHE/node/node_modules/playwright-core" ]; then
+# code-server's postinstall builds VS Code's native modules (node-gyp, against the wheel's
+# headers) in a nested npm install; npm 11 runs no dependency's install script unless allowed.
+if [ ! -f "$CACHE/node/.complete-$CODE_SERVER_VERSION" ]; then
   mkdir -p "$CACHE/node"
-  [ -f "$CACHE/node/package.json" ] || echo '{"name":"greenpatch-e2e-tools","private":true}' > "$CACHE/node/package.json"
+  echo '{"name":"greenpatch-e2e-tools","private":true}' > "$CACHE/node/package.json"
   log "npm install code-server@$CODE_SERVER_VERSION playwright-core (several minutes)"
-  (cd "$CACHE/node" && npm install --no-audit --no-fund "code-server@$CODE_SERVER_VERSION" playwright-core@1 >&2) \
-    || { log "npm install of code-server failed"; exit 3; }
+  (cd "$CACHE/node" && npm_config_dangerously_allow_all_scripts=true \
+      npm install --no-audit --no-fund "code-server@$CODE_SERVER_VERSION" playwright-core@1 >"$CACHE/npm.log" 2>&1) \
+    || { tail -30 "$CACHE/npm.log" >&2; log "npm install of code-server failed"; exit 3; }
+  if ! ls "$CACHE"/node/node_modules/code-server/lib/vscode/node_modules/@vscode/spdlog/build/Release/*.node >/dev/null 2>&1; then
+    log "code-server's native modules were not built (see $CACHE/npm.log)"; exit 3
+  fi
+  touch "$CACHE/node/.complete-$CODE_SERVER_VERSION"
 fi
 echo "$CACHE"

@@ -6,14 +6,14 @@ import {
     LanguageClient,
     type LanguageClientOptions,
     type ServerOptions,
-    TransportKind,
 } from 'vscode-languageclient/node';
 import type * as vscode from 'vscode';
 import { CONFIG_SECTION, OUTPUT_NAME } from './constants';
 import type { ServerLaunch } from './launch';
+import { answerConfiguration, NativeReviewFeature } from './clientParts';
 import { RUN_EVENT_METHOD, type RunEvent } from './protocol';
 import type { ConnectionFactory, ServerConnection } from './server';
-import { type ServerSettings, settingsSection } from './settings';
+import type { ServerSettings } from './settings';
 
 /** Python files on disk and in unsaved editors; the proposal documents are ours alone. */
 const DOCUMENT_SELECTOR = [
@@ -30,12 +30,9 @@ class LanguageClientConnection implements ServerConnection {
     private readonly client: LanguageClient;
 
     constructor(launch: ServerLaunch, settings: () => ServerSettings, channel: vscode.LogOutputChannel) {
-        const run = {
-            command: launch.command,
-            args: launch.args,
-            transport: TransportKind.stdio,
-            options: { cwd: launch.cwd, env: launch.env },
-        };
+        // No `transport`: with TransportKind.stdio the client appends `--stdio` to the command
+        // line, which `greenpatch lsp` does not take; an Executable talks over stdio anyway.
+        const run = { command: launch.command, args: launch.args, options: { cwd: launch.cwd, env: launch.env } };
         const serverOptions: ServerOptions = { run, debug: run };
         const clientOptions: LanguageClientOptions = {
             documentSelector: DOCUMENT_SELECTOR,
@@ -48,23 +45,15 @@ class LanguageClientConnection implements ServerConnection {
             initializationOptions: settings(),
             middleware: {
                 workspace: {
-                    // Answer workspace/configuration with the mapped settings, so the server sees
-                    // the same object as in initializationOptions (defaults filled, empties dropped).
                     configuration: async (params, token, next) => {
                         const raw = await next(params, token);
-                        if (!Array.isArray(raw)) {
-                            return raw;
-                        }
-                        const mapped = settings();
-                        return params.items.map((item, i) => {
-                            const ours = item.section ? settingsSection(mapped, item.section) : undefined;
-                            return ours === undefined ? raw[i] : ours;
-                        });
+                        return Array.isArray(raw) ? answerConfiguration(params.items, raw, settings()) : raw;
                     },
                 },
             },
         };
         this.client = new LanguageClient(CONFIG_SECTION, OUTPUT_NAME, serverOptions, clientOptions);
+        this.client.registerFeature(new NativeReviewFeature());
     }
 
     start(): Promise<void> {

@@ -50,7 +50,10 @@ export async function pickModel(api: VsCodeApi): Promise<string | null | undefin
         return undefined;
     }
     if (picked.label === OTHER_MODEL) {
-        const typed = await api.showInputBox({ title: 'Model', prompt: 'A LiteLLM model name, e.g. openai/gpt-4o-mini' });
+        const typed = await api.showInputBox({
+            title: 'Model',
+            prompt: 'A LiteLLM model name, e.g. openai/gpt-4o-mini',
+        });
         return typed === undefined || typed.trim() === '' ? undefined : typed.trim();
     }
     return picked.model ?? null;

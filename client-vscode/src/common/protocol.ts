@@ -17,6 +17,12 @@ export const ServerCommand = {
     status: 'greenpatch.status',
 } as const;
 
+/** Key of the client capability under `capabilities.experimental` (see client.ts). */
+export const CLIENT_CAPABILITY = 'greenpatch';
+
+/** This client shows proposals in its own diff review and announces them itself. */
+export const CLIENT_REVIEW_CAPABILITY = { nativeReview: true } as const;
+
 /** The custom notification carrying a run's progress. */
 export const RUN_EVENT_METHOD = 'greenpatch/runEvent';
 
@@ -49,15 +55,7 @@ export interface Proposal {
 }
 
 export type RunEventKind =
-    | 'started'
-    | 'phase'
-    | 'iteration'
-    | 'tests'
-    | 'proposal'
-    | 'applied'
-    | 'failed'
-    | 'cancelled'
-    | 'finished';
+    'started' | 'phase' | 'iteration' | 'tests' | 'proposal' | 'applied' | 'failed' | 'cancelled' | 'finished';
 
 export interface RunEvent {
     runId: string;

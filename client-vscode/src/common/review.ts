@@ -18,11 +18,27 @@ export interface HunkTarget {
     hunk: number;
 }
 
-/** The 0-based line where a hunk starts in the proposed text: from "+c" in its header. */
-export function hunkLine(hunk: ProposalHunk): number {
-    const match = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(hunk.header);
-    const oneBased = match ? Number(match[1]) : hunk.startLine;
-    return Math.max(0, oneBased - 1);
+/**
+ * The 0-based line of the proposed text where a hunk's first change is: the header gives where
+ * the hunk starts on each side ("@@ -a +c @@", context included), and the leading context lines
+ * are the ones both sides share. Without a readable header, the server's startLine.
+ */
+export function hunkLine(hunk: ProposalHunk, file?: Pick<ProposalFile, 'original' | 'proposed'>): number {
+    const match = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(hunk.header);
+    if (!match) {
+        return Math.max(0, hunk.startLine);
+    }
+    const start = Math.max(0, Number(match[2]) - 1);
+    if (file === undefined) {
+        return start;
+    }
+    const before = file.original.split('\n').slice(Math.max(0, Number(match[1]) - 1));
+    const after = file.proposed.split('\n').slice(start);
+    let context = 0;
+    while (context < before.length && context < after.length - 1 && before[context] === after[context]) {
+        context++;
+    }
+    return start + context;
 }
 
 export function evidenceText(p: Proposal): string {
@@ -47,6 +63,7 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     private proposal: Proposal | undefined;
     private readonly contentChanged: EventEmitterLike<vscode.Uri>;
     private readonly lensesChanged: EventEmitterLike<void>;
+    private readonly cleared: EventEmitterLike<void>;
 
     constructor(
         private readonly api: VsCodeApi,
@@ -55,6 +72,12 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     ) {
         this.contentChanged = api.newEventEmitter<vscode.Uri>();
         this.lensesChanged = api.newEventEmitter<void>();
+        this.cleared = api.newEventEmitter<void>();
+    }
+
+    /** Fires when the review ends: accepted, rejected, fully decided, or gone on the server. */
+    get onDidClear() {
+        return this.cleared.event;
     }
 
     get onDidChange() {
@@ -74,7 +97,11 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     }
 
     evidenceUri(runId: string): vscode.Uri {
-        return this.api.makeUri({ scheme: PROPOSAL_SCHEME, path: '/Greenpatch evidence.txt', query: `evidence=${runId}` });
+        return this.api.makeUri({
+            scheme: PROPOSAL_SCHEME,
+            path: '/Greenpatch evidence.txt',
+            query: `evidence=${runId}`,
+        });
     }
 
     provideTextDocumentContent(uri: vscode.Uri): string {
@@ -98,7 +125,7 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         if (p === undefined || file === undefined) {
             return [];
         }
-        const summary = `Greenpatch: ${p.iterations} iteration(s) · ${formatCost(p.costUsd)} · tests`;
+        const summary = `Test evidence · ${p.iterations} iteration(s) · ${formatCost(p.costUsd)}`;
         const lenses = [
             this.api.newCodeLens(0, { title: `$(beaker) ${summary}`, command: Command.showEvidence }),
             this.api.newCodeLens(0, { title: '$(check-all) Accept all', command: Command.acceptProposal }),
@@ -114,7 +141,10 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     async refresh(runId?: string): Promise<Proposal | undefined> {
         let reply: unknown;
         try {
-            reply = await this.execute(ServerCommand.showProposal, [runId === undefined ? {} : { runId }]);
+            // open: false, or the server also opens its own review document for editors without one.
+            reply = await this.execute(ServerCommand.showProposal, [
+                runId === undefined ? { open: false } : { runId, open: false },
+            ]);
         } catch (err) {
             this.log.warn(`no proposal: ${errorText(err)}`);
             reply = undefined;
@@ -168,7 +198,9 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         }
         const arg = feedback.trim() === '' ? { runId: p.runId } : { runId: p.runId, feedback: feedback.trim() };
         await this.execute(ServerCommand.rejectProposal, [arg]);
-        await this.finish(arg.feedback === undefined ? 'Greenpatch: proposal rejected.' : 'Greenpatch: revising the proposal…');
+        await this.finish(
+            arg.feedback === undefined ? 'Greenpatch: proposal rejected.' : 'Greenpatch: revising the proposal…',
+        );
     }
 
     /** Accepts or rejects one hunk; without a target the user picks one from a list. */
@@ -179,9 +211,10 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         }
         const command = accept ? ServerCommand.acceptHunk : ServerCommand.rejectHunk;
         const p = this.proposal;
-        const reply = p === undefined
-            ? await this.execute(command, [chosen])
-            : await this.applying(p, () => this.execute(command, [chosen]));
+        const reply =
+            p === undefined
+                ? await this.execute(command, [chosen])
+                : await this.applying(p, () => this.execute(command, [chosen]));
         // The server closes the review once every hunk is decided; asking for it then would
         // only earn an error, so its count of what remains decides.
         const remaining = (reply as { remaining?: unknown } | null)?.remaining;
@@ -210,11 +243,13 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         this.changed();
         await this.api.setContext(CONTEXT_REVIEWING, false);
         await this.api.closeTabsOfScheme(PROPOSAL_SCHEME);
+        this.cleared.fire();
     }
 
     dispose(): void {
         this.contentChanged.dispose();
         this.lensesChanged.dispose();
+        this.cleared.dispose();
     }
 
     /**
@@ -258,7 +293,7 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
     }
 
     private hunkLenses(runId: string, file: ProposalFile, hunk: ProposalHunk): vscode.CodeLens[] {
-        const line = hunkLine(hunk);
+        const line = hunkLine(hunk, file);
         const n = hunk.index + 1;
         if (hunk.accepted !== null) {
             const title = hunk.accepted ? `$(check) hunk ${n} accepted` : `$(close) hunk ${n} rejected`;
@@ -266,8 +301,16 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
         }
         const target: HunkTarget = { runId, file: file.path, hunk: hunk.index };
         return [
-            this.api.newCodeLens(line, { title: `$(check) Accept hunk ${n}`, command: Command.acceptHunk, arguments: [target] }),
-            this.api.newCodeLens(line, { title: `$(close) Reject hunk ${n}`, command: Command.rejectHunk, arguments: [target] }),
+            this.api.newCodeLens(line, {
+                title: `$(check) Accept hunk ${n}`,
+                command: Command.acceptHunk,
+                arguments: [target],
+            }),
+            this.api.newCodeLens(line, {
+                title: `$(close) Reject hunk ${n}`,
+                command: Command.rejectHunk,
+                arguments: [target],
+            }),
         ];
     }
 

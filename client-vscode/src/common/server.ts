@@ -31,7 +31,10 @@ export class ServerNotRunningError extends Error {
  * (window/showMessage), so the extension only logs it and stops what it was doing.
  */
 export class ServerCommandError extends Error {
-    constructor(readonly command: string, message: string) {
+    constructor(
+        readonly command: string,
+        message: string,
+    ) {
         super(message);
         this.name = 'ServerCommandError';
     }

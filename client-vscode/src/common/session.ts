@@ -73,6 +73,8 @@ export class Session implements Disposable {
                 }
             }),
             this.server.onRunEvent((event) => void this.onRunEvent(event)),
+            // The server sends no run event when a review ends, so ask it what it does now.
+            this.review.onDidClear(() => void this.refreshStatus(false)),
             api.onDidChangeConfiguration((e) => {
                 if (needsRestart(e)) {
                     this.log.info('settings changed; restarting the server');
@@ -138,6 +140,9 @@ export class Session implements Disposable {
         }
         if (status.state === 'review' && this.review.current === undefined) {
             await this.review.refresh(status.runId);
+        } else if (status.state === 'idle' && this.review.current !== undefined) {
+            // The review ended on the server's side (a restart, another client): close ours.
+            await this.review.clear();
         }
         if (announce) {
             const cost = status.costUsd === undefined ? '' : `, ${formatCost(status.costUsd)}`;
@@ -148,7 +153,9 @@ export class Session implements Disposable {
 
     private async onRunEvent(event: RunEvent): Promise<void> {
         const cost = event.costUsd === undefined ? '' : ` [${formatCost(event.costUsd)}]`;
-        this.channel.info(`[run ${event.runId}] ${event.kind}${event.phase ? `/${event.phase}` : ''}: ${event.message}${cost}`);
+        this.channel.info(
+            `[run ${event.runId}] ${event.kind}${event.phase ? `/${event.phase}` : ''}: ${event.message}${cost}`,
+        );
         this.status.onRunEvent(event);
         const api = this.options.api;
         switch (event.kind) {
@@ -156,7 +163,10 @@ export class Session implements Disposable {
                 await this.offerProposal(event.runId);
                 break;
             case 'failed':
-                if ((await api.showWarningMessage(`Greenpatch: the run failed: ${event.message}`, 'Show Log')) === 'Show Log') {
+                if (
+                    (await api.showWarningMessage(`Greenpatch: the run failed: ${event.message}`, 'Show Log')) ===
+                    'Show Log'
+                ) {
                     this.channel.show(true);
                 }
                 break;

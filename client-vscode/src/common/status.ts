@@ -21,7 +21,11 @@ export function formatCost(usd: number): string {
 export function statusView(lifecycle: ServerLifecycle, status: ServerStatus): StatusView {
     switch (lifecycle) {
         case 'untrusted':
-            return view('$(shield) Greenpatch: restricted', 'Greenpatch runs only in trusted workspaces.', Command.showLogs);
+            return view(
+                '$(shield) Greenpatch: restricted',
+                'Greenpatch runs only in trusted workspaces.',
+                Command.showLogs,
+            );
         case 'failed':
             return view('$(error) Greenpatch', 'The server failed to start; click for the log.', Command.showLogs);
         case 'stopped':
@@ -49,7 +53,11 @@ function runningView(status: ServerStatus): StatusView {
             );
         }
         case 'review':
-            return view(`$(diff) Greenpatch: review${cost}`, 'A green proposal waits for your review. Click to open it.', Command.showProposal);
+            return view(
+                `$(diff) Greenpatch: review${cost}`,
+                'A green proposal waits for your review. Click to open it.',
+                Command.showProposal,
+            );
     }
 }
 

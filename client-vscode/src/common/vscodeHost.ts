@@ -31,7 +31,8 @@ export function createVsCodeApi(): VsCodeApi {
         },
         showInputBox: async (options) => vscode.window.showInputBox(options),
         showQuickPick: async (items, options) => vscode.window.showQuickPick(items, options),
-        showInformationMessage: async (message, ...actions) => vscode.window.showInformationMessage(message, ...actions),
+        showInformationMessage: async (message, ...actions) =>
+            vscode.window.showInformationMessage(message, ...actions),
         showWarningMessage: async (message, ...actions) => vscode.window.showWarningMessage(message, ...actions),
         showErrorMessage: async (message, ...actions) => vscode.window.showErrorMessage(message, ...actions),
         createStatusBarItem: (id) => vscode.window.createStatusBarItem(id, vscode.StatusBarAlignment.Left, 50),

@@ -45,10 +45,7 @@ export interface VsCodeApi {
     workspaceFolders(): readonly vscode.WorkspaceFolder[];
     isTrusted(): boolean;
     onDidGrantWorkspaceTrust(listener: () => void): Disposable;
-    registerTextDocumentContentProvider(
-        scheme: string,
-        provider: vscode.TextDocumentContentProvider,
-    ): Disposable;
+    registerTextDocumentContentProvider(scheme: string, provider: vscode.TextDocumentContentProvider): Disposable;
     registerCodeLensProvider(scheme: string, provider: vscode.CodeLensProvider): Disposable;
     openUntitled(content: string, language: string): Promise<void>;
     showDocument(uri: vscode.Uri): Promise<void>;
@@ -58,10 +55,7 @@ export interface VsCodeApi {
     saveDocuments(uris: string[]): Promise<void>;
     // window
     showInputBox(options: vscode.InputBoxOptions): Promise<string | undefined>;
-    showQuickPick<T extends vscode.QuickPickItem>(
-        items: T[],
-        options: vscode.QuickPickOptions,
-    ): Promise<T | undefined>;
+    showQuickPick<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Promise<T | undefined>;
     showInformationMessage(message: string, ...actions: string[]): Promise<string | undefined>;
     showWarningMessage(message: string, ...actions: string[]): Promise<string | undefined>;
     showErrorMessage(message: string, ...actions: string[]): Promise<string | undefined>;

@@ -104,7 +104,9 @@ test('the simple commands map one to one onto server commands', async () => {
 });
 
 test('the run log opens in an editor', async () => {
-    const { api } = setup((command) => (command === 'greenpatch.showRunLog' ? { text: 'planner: ...\ncoder: ...' } : null));
+    const { api } = setup((command) =>
+        command === 'greenpatch.showRunLog' ? { text: 'planner: ...\ncoder: ...' } : null,
+    );
     await api.run(Command.showRunLog);
     assert.deepEqual(api.untitled, [{ content: 'planner: ...\ncoder: ...', language: 'log' }]);
 });

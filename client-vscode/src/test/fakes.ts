@@ -73,7 +73,13 @@ export class FakeApi implements VsCodeApi {
     lensProviders = new Map<string, vscode.CodeLensProvider>();
     editor: EditorLocation | undefined;
     python: PythonExtensionApi | undefined;
-    statusItem: StatusItem = { text: '', tooltip: undefined, command: undefined, show: () => undefined, dispose: () => undefined };
+    statusItem: StatusItem = {
+        text: '',
+        tooltip: undefined,
+        command: undefined,
+        show: () => undefined,
+        dispose: () => undefined,
+    };
     readonly configChanges = new Emitter<vscode.ConfigurationChangeEvent>();
     readonly trustGranted = new Emitter<void>();
 
@@ -102,7 +108,10 @@ export class FakeApi implements VsCodeApi {
             const full = `${section}.${key}`;
             return this.settings.has(full) ? this.settings.get(full) : fallback;
         };
-        return { get, has: (key: string) => this.settings.has(`${section}.${key}`) } as unknown as vscode.WorkspaceConfiguration;
+        return {
+            get,
+            has: (key: string) => this.settings.has(`${section}.${key}`),
+        } as unknown as vscode.WorkspaceConfiguration;
     }
 
     onDidChangeConfiguration(listener: (e: vscode.ConfigurationChangeEvent) => void): Disposable {

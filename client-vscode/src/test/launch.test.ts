@@ -13,9 +13,14 @@ const never = async () => {
 };
 
 test('serverPath starts `<serverPath> lsp` without looking for a Python', async () => {
-    const launch = await resolveLaunch({ interpreter: '/ignored', serverPath: '/opt/gp/bin/greenpatch' }, never, '/ws', {
-        HOME: '/root',
-    });
+    const launch = await resolveLaunch(
+        { interpreter: '/ignored', serverPath: '/opt/gp/bin/greenpatch' },
+        never,
+        '/ws',
+        {
+            HOME: '/root',
+        },
+    );
     assert.equal(launch.command, '/opt/gp/bin/greenpatch');
     assert.deepEqual(launch.args, ['lsp']);
     assert.equal(launch.cwd, '/ws');
@@ -59,7 +64,10 @@ test('the interpreter chain: setting, then the Python extension, then PATH', asy
         path: '/usr/bin/python3',
         source: 'path',
     });
-    assert.equal(await findInterpreter({ setting: '', pythonExtension: async () => undefined, which: () => undefined }), undefined);
+    assert.equal(
+        await findInterpreter({ setting: '', pythonExtension: async () => undefined, which: () => undefined }),
+        undefined,
+    );
 });
 
 test('the Python extension API is asked for the active environment of the workspace', async () => {

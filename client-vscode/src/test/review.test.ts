@@ -54,7 +54,7 @@ function setup(initial: Proposal | null = proposal()) {
 const doc = (uri: vscode.Uri) => ({ uri }) as vscode.TextDocument;
 
 test('open shows each file in a diff editor: current file vs the proposal scheme', async () => {
-    const { api, review } = setup();
+    const { api, review, sent } = setup();
     await review.open();
     assert.deepEqual(api.diffs, [
         {
@@ -62,9 +62,18 @@ test('open shows each file in a diff editor: current file vs the proposal scheme
             right: `${PROPOSAL_SCHEME}:/calc/ops.py?run%3Dr1`,
             title: 'calc/ops.py (current ↔ Greenpatch proposal)',
         },
-        { left: 'file:///ws/README.md', right: `${PROPOSAL_SCHEME}:/README.md?run%3Dr1`, title: 'README.md (current ↔ Greenpatch proposal)' },
+        {
+            left: 'file:///ws/README.md',
+            right: `${PROPOSAL_SCHEME}:/README.md?run%3Dr1`,
+            title: 'README.md (current ↔ Greenpatch proposal)',
+        },
     ]);
     assert.equal(api.context.get(CONTEXT_REVIEWING), true);
+    assert.deepEqual(
+        sent.filter((s) => s.command === 'greenpatch.showProposal').map((s) => s.args),
+        [[{ open: false }]],
+        'the server is asked not to open its own review document',
+    );
 });
 
 test('the content provider serves the proposed text, and nothing for another run', async () => {
@@ -73,7 +82,10 @@ test('the content provider serves the proposed text, and nothing for another run
     const p = proposal();
     assert.equal(review.provideTextDocumentContent(review.proposedUri(p.files[0], 'r1')), p.files[0].proposed);
     assert.equal(review.provideTextDocumentContent(review.proposedUri(p.files[0], 'old')), '');
-    assert.equal(review.provideTextDocumentContent(api.makeUri({ scheme: PROPOSAL_SCHEME, path: '/nope.py', query: 'run=r1' })), '');
+    assert.equal(
+        review.provideTextDocumentContent(api.makeUri({ scheme: PROPOSAL_SCHEME, path: '/nope.py', query: 'run=r1' })),
+        '',
+    );
     assert.match(review.provideTextDocumentContent(review.evidenceUri('r1')), /== Tests with the change ==\n2 passed/);
 });
 
@@ -83,13 +95,13 @@ test('code lenses: a summary, accept/reject all, and accept/reject per hunk at i
     const lenses = review.provideCodeLenses(doc(review.proposedUri(proposal().files[0], 'r1')));
     const shown = lenses.map((l) => [l.range.start.line, l.command?.title, l.command?.command, l.command?.arguments]);
     assert.deepEqual(shown, [
-        [0, '$(beaker) Greenpatch: 2 iteration(s) · $0.0123 · tests', Command.showEvidence, undefined],
+        [0, '$(beaker) Test evidence · 2 iteration(s) · $0.0123', Command.showEvidence, undefined],
         [0, '$(check-all) Accept all', Command.acceptProposal, undefined],
         [0, '$(close-all) Reject all', Command.rejectProposal, undefined],
-        [0, '$(check) Accept hunk 1', Command.acceptHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 0 }]],
-        [0, '$(close) Reject hunk 1', Command.rejectHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 0 }]],
-        [4, '$(check) Accept hunk 2', Command.acceptHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 1 }]],
-        [4, '$(close) Reject hunk 2', Command.rejectHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 1 }]],
+        [1, '$(check) Accept hunk 1', Command.acceptHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 0 }]],
+        [1, '$(close) Reject hunk 1', Command.rejectHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 0 }]],
+        [5, '$(check) Accept hunk 2', Command.acceptHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 1 }]],
+        [5, '$(close) Reject hunk 2', Command.rejectHunk, [{ runId: 'r1', file: 'calc/ops.py', hunk: 1 }]],
     ]);
 });
 
@@ -135,9 +147,15 @@ test('the palette hunk commands offer the undecided hunks; the last decision clo
         api.offeredPicks[0].map((i) => i.label),
         ['calc/ops.py · hunk 1', 'calc/ops.py · hunk 2', 'README.md · hunk 1'],
     );
-    api.pickAnswers.push((items) => items[0], (items) => items[0]);
+    api.pickAnswers.push(
+        (items) => items[0],
+        (items) => items[0],
+    );
     await review.decideHunk(false);
-    assert.deepEqual(api.offeredPicks[1].map((i) => i.label), ['calc/ops.py · hunk 1', 'calc/ops.py · hunk 2']);
+    assert.deepEqual(
+        api.offeredPicks[1].map((i) => i.label),
+        ['calc/ops.py · hunk 1', 'calc/ops.py · hunk 2'],
+    );
     const asked = sent.filter((s) => s.command === 'greenpatch.showProposal').length;
     await review.decideHunk(true);
     assert.equal(
@@ -161,7 +179,10 @@ test('accept all applies the run and closes the diff editors', async () => {
 
 test('reject all sends the feedback typed, none when left empty, nothing on Escape', async () => {
     for (const [typed, expected] of [
-        [' keep the signature ', [{ command: 'greenpatch.rejectProposal', args: [{ runId: 'r1', feedback: 'keep the signature' }] }]],
+        [
+            ' keep the signature ',
+            [{ command: 'greenpatch.rejectProposal', args: [{ runId: 'r1', feedback: 'keep the signature' }] }],
+        ],
         ['', [{ command: 'greenpatch.rejectProposal', args: [{ runId: 'r1' }] }]],
         [undefined, []],
     ] as const) {
@@ -187,15 +208,30 @@ test('no proposal: a message, no diff; a malformed reply is logged', async () =>
     assert.ok(bad.logged.some((l) => l.includes('malformed proposal')));
 });
 
-test('hunk lines come from the +start of the header, else startLine', () => {
-    assert.equal(hunkLine({ index: 0, header: '@@ -10,3 +12,4 @@ def f():', startLine: 99, endLine: 0, accepted: null }), 11);
-    assert.equal(hunkLine({ index: 0, header: '@@ -0,0 +1 @@', startLine: 99, endLine: 0, accepted: null }), 0);
-    assert.equal(hunkLine({ index: 0, header: 'garbled', startLine: 7, endLine: 9, accepted: null }), 6);
+test('a hunk lens sits on its first changed line, past the leading context', () => {
+    const hunk = (header: string, startLine = 0) => ({ index: 0, header, startLine, endLine: 0, accepted: null });
+    const file = {
+        original: 'a\nb\nc\nd\ne\nf\n',
+        proposed: 'z\na\nb\nc\nD\ne\nf\n',
+    };
+    assert.equal(hunkLine(hunk('@@ -1,2 +1,3 @@'), file), 0, 'an insertion at the top');
+    assert.equal(hunkLine(hunk('@@ -2,5 +3,5 @@ ctx'), file), 4, 'three context lines, then d -> D');
+    assert.equal(hunkLine(hunk('@@ -10,3 +12,4 @@')), 11, 'without texts: the header start');
+    assert.equal(hunkLine(hunk('garbled', 6)), 6, 'without a header: startLine');
+    const deletion = { original: 'a\nb\n', proposed: 'a\n' };
+    assert.equal(hunkLine(hunk('@@ -1,2 +1 @@'), deletion), 1, 'a deletion at the end stays in range');
 });
 
 test('the evidence text carries task, cost, both test runs and the diff', () => {
     const text = evidenceText(proposal());
-    for (const part of ['Task: fix the failing test', '$0.0123', 'iterations: 2', '2 failed', '2 passed', '+++ b/calc/ops.py']) {
+    for (const part of [
+        'Task: fix the failing test',
+        '$0.0123',
+        'iterations: 2',
+        '2 failed',
+        '2 passed',
+        '+++ b/calc/ops.py',
+    ]) {
         assert.ok(text.includes(part), part);
     }
 });

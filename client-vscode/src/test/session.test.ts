@@ -79,12 +79,16 @@ test('a run from event to review: status, log, notification, diff, accept', asyn
     assert.ok(offer);
     assert.match(offer.text, /"fix the failing test": 2 file\(s\), \$0\.0123\. 2 passed/);
     assert.equal(api.diffs.length, 2);
-    await api.run(Command.acceptProposal);
-    assert.deepEqual(server.latest.calls.at(-1), { command: 'greenpatch.acceptProposal', args: [{ runId: 'r1' }] });
-    assert.deepEqual(api.closedSchemes, [PROPOSAL_SCHEME]);
     setProposal(null);
-    fire('applied');
+    await api.run(Command.acceptProposal);
+    const accepted = server.latest.calls.findIndex((c) => c.command === 'greenpatch.acceptProposal');
+    assert.deepEqual(server.latest.calls[accepted].args, [{ runId: 'r1' }]);
+    assert.deepEqual(api.closedSchemes, [PROPOSAL_SCHEME]);
     await settle();
+    assert.ok(
+        server.latest.calls.slice(accepted).some((c) => c.command === 'greenpatch.status'),
+        'the status is asked for once the review ends',
+    );
     assert.equal(api.statusItem.text, '$(check) Greenpatch');
     session.dispose();
 });
@@ -111,5 +115,21 @@ test('the status command asks the server and says what it does', async () => {
     await api.run(Command.status);
     assert.equal(api.messages.at(-1)?.text, 'Greenpatch: running (coding), $0.50');
     assert.equal(api.statusItem.command, Command.cancelRun);
+    session.dispose();
+});
+
+test('a server that comes back idle closes a review the extension still showed', async () => {
+    const { api, server, session, setProposal } = setup();
+    setProposal(proposal());
+    server.handlers.set('greenpatch.status', () => ({ state: 'review', runId: 'r1' }));
+    await session.start();
+    await settle();
+    assert.equal(session.review.current?.runId, 'r1', 'a review open on the server is picked up');
+    setProposal(null);
+    server.handlers.set('greenpatch.status', () => ({ state: 'idle' }));
+    await session.server.restart();
+    await settle();
+    assert.equal(session.review.current, undefined);
+    assert.deepEqual(api.closedSchemes, [PROPOSAL_SCHEME]);
     session.dispose();
 });

@@ -105,7 +105,15 @@ test('package.json contributes exactly the settings the extension maps', () => {
         Object.entries(obj).flatMap(([k, v]) =>
             typeof v === 'object' && v !== null && !Array.isArray(v) ? flatten(v, `${prefix}${k}.`) : [`${prefix}${k}`],
         );
-    const everyModel = { default: 'a', planner: 'a', coder: 'a', tester: 'a', debugger: 'a', critic: 'a', embedding: 'a' };
+    const everyModel = {
+        default: 'a',
+        planner: 'a',
+        coder: 'a',
+        tester: 'a',
+        debugger: 'a',
+        critic: 'a',
+        embedding: 'a',
+    };
     const api = new FakeApi();
     for (const [k, v] of Object.entries(everyModel)) {
         api.settings.set(`greenpatch.models.${k}`, v);

@@ -29,7 +29,12 @@ test('each server state has its own text and click action', () => {
 });
 
 test('run events move the status through a run', () => {
-    const ev = (kind: RunEvent['kind'], extra: Partial<RunEvent> = {}): RunEvent => ({ runId: 'r1', kind, message: '', ...extra });
+    const ev = (kind: RunEvent['kind'], extra: Partial<RunEvent> = {}): RunEvent => ({
+        runId: 'r1',
+        kind,
+        message: '',
+        ...extra,
+    });
     let s: ServerStatus = { state: 'idle' };
     s = applyRunEvent(s, ev('started'));
     assert.deepEqual(s, { state: 'running', phase: 'planning', costUsd: undefined, runId: 'r1' });
