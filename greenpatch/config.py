@@ -128,14 +128,18 @@ def file_layer(workspace: Path | None) -> tuple[dict[str, Any], list[str]]:
 
 def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
     """`GREENPATCH_A__B=value` becomes `{"a": {"b": "value"}}`; `GREENPATCH_MODEL` is
-    shorthand for `GREENPATCH_MODELS__DEFAULT`."""
+    shorthand for `GREENPATCH_MODELS__DEFAULT`. Variables that name no setting are left
+    alone: the prefix is shared with non-settings such as GREENPATCH_MODEL_DIR."""
     data: dict[str, Any] = {}
+    known = {f.name for f in dataclasses.fields(Settings)}
     for key, value in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
         path = key[len(ENV_PREFIX) :].lower().split("__")
         if path == ["model"]:
             path = ["models", "default"]
+        if path[0] not in known:
+            continue  # other tools' variables share the prefix (GREENPATCH_MODEL_DIR, ...)
         node = data
         for part in path[:-1]:
             node = node.setdefault(part, {})

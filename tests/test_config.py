@@ -90,3 +90,9 @@ def test_schema_lists_every_leaf() -> None:
     assert schema["models.coder"] == ""
     assert schema["sandbox.backend"] == "auto"
     assert schema["approval"] == "review"
+
+
+def test_other_variables_with_the_prefix_are_not_settings(tmp_path: Path) -> None:
+    env = {"GREENPATCH_MODEL_DIR": "/models", "GREENPATCH_WORKSPACE": "x"}
+    loaded = load_settings(tmp_path, environ=env)
+    assert loaded.settings == Settings() and loaded.problems == ()

@@ -35,4 +35,8 @@ def serve(tcp: str | None = None) -> int:
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
         server.start_io()
+    # The editor is gone (exit, or stdin closed): stop runs instead of working for nobody.
+    server.cancel_all()
+    if server.live_index is not None:
+        server.live_index.stop()
     return 0

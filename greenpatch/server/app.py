@@ -74,6 +74,25 @@ class GreenpatchServer(LanguageServer):
         self.live_index: LiveIndex | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
 
+    @property
+    def native_review(self) -> bool:
+        """The client renders proposals itself (client-vscode announces it in
+        `capabilities.experimental.greenpatch.nativeReview`)."""
+        experimental = self.client_capabilities.experimental
+        if not isinstance(experimental, dict):
+            return False
+        mine = experimental.get("greenpatch")
+        return isinstance(mine, dict) and bool(mine.get("nativeReview"))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log only: telling the client about a broken connection over that same connection
+        fails again, and a dead editor must not keep the server busy."""
+        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+
+    def cancel_all(self) -> None:
+        for state in self.session.runs.values():
+            state.run.cancel.set()
+
     # -- talking to the user -------------------------------------------------------------
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))

@@ -91,10 +91,11 @@ async def _drive(ls: GreenpatchServer, state: RunState) -> RunResult:
             await reviewing.accept_all(ls, result.run_id)
         else:
             reviewing.publish(ls, result.run_id)
-            ls.tell(
-                f"Greenpatch: {result.message}. Review it with 'Greenpatch: Show Proposal', "
-                "or accept it with 'Greenpatch: Accept Proposal'."
-            )
+            if not ls.native_review:  # a native client announces proposals itself
+                ls.tell(
+                    f"Greenpatch: {result.message}. Review it with 'Greenpatch: Show "
+                    "Proposal', or accept it with 'Greenpatch: Accept Proposal'."
+                )
     elif result.status == "cancelled":
         ls.tell("Greenpatch: run cancelled; nothing was changed.")
     else:

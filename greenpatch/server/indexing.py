@@ -152,8 +152,7 @@ def register(server: GreenpatchServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: GreenpatchServer, *args: Any) -> None:
-        for state in ls.session.runs.values():
-            state.run.cancel.set()
+        ls.cancel_all()
         live.stop()
 
     @server.command("greenpatch.reindex")

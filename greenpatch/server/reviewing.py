@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -179,7 +180,8 @@ async def accept_all(ls: GreenpatchServer, run_id: str | None) -> dict[str, Any]
         if now != after:
             changes.append(dataclasses.replace(change, old_text=now, new_text=after))
     run = review.proposal.run_id
-    await apply_texts(ls, run, changes, f"Greenpatch: {review.proposal.task[:60]}")
+    label = textwrap.shorten(review.proposal.task, 60, placeholder="...")
+    await apply_texts(ls, run, changes, f"Greenpatch: {label}")
     for path, index in undecided:
         review.decisions.setdefault(path, {})[index] = True
     _close_if_done(ls, review)
@@ -240,8 +242,10 @@ def register(server: GreenpatchServer) -> None:
     @guarded
     async def show_proposal(ls: GreenpatchServer, *args: Any) -> Any:
         arg = first_argument(args)
+        if ls.native_review and not ls.session.reviews and not arg.get("runId"):
+            return None  # nothing to review: a native client shows its own empty state
         review = ls.session.review(arg.get("runId"))
-        if arg.get("open", True):
+        if arg.get("open", not ls.native_review):
             await _show_document(ls, review)
         return review.to_json(lambda p: _uri(ls, p))
 
