@@ -151,6 +151,23 @@ def missing_counts(diff: str, rng: random.Random) -> str:
     return render(segments(diff), lambda h: f"@@ -{h.old_start} +{h.new_start} @@")
 
 
+def missing_hunk_header(diff: str, rng: random.Random) -> str:
+    """The first hunk of each file has no `@@` line at all."""
+    segs = segments(diff)
+    first = True
+    out: list[str] = []
+    for seg in segs:
+        if isinstance(seg, str):
+            first = first or seg.startswith("+++ ")
+            out.append(seg)
+            continue
+        if not first:
+            out.append(seg.header())
+        out.extend(seg.body)
+        first = False
+    return "\n".join(out) + "\n"
+
+
 def blank_context_lost(diff: str, rng: random.Random) -> str:
     """Blank context lines lose their leading space."""
     segs = segments(diff)
@@ -252,6 +269,7 @@ CORRUPTIONS: dict[str, Callable[[str, random.Random], str]] = {
     "wrong_numbers": wrong_numbers,
     "bare_headers": bare_headers,
     "missing_counts": missing_counts,
+    "missing_hunk_header": missing_hunk_header,
     "blank_context_lost": blank_context_lost,
     "trailing_ws": trailing_ws,
     "crlf_patch": crlf_patch,

@@ -7,11 +7,13 @@ from __future__ import annotations
 import difflib
 import random
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from greenpatch.patch import FailureReason, apply_patch
 from greenpatch.patch.corruptions import CORRUPTIONS, wrong_context
+from greenpatch.patch.parse import parse_diff
+from greenpatch.patch.resolve import trusted_hint
 
 # No "p", "o", "l", "d": a mutated line ("..._old", "pass") can never exist in a file.
 _WORDS = st.text(alphabet="abcefghijk", min_size=1, max_size=8)
@@ -113,3 +115,38 @@ def test_context_that_does_not_exist_is_always_refused(
     assert not result.ok
     assert result.changes == ()
     assert FailureReason.NO_MATCH in {f.reason for f in result.failures}
+
+
+def _sound_headers(diff: str) -> bool:
+    (fp,) = parse_diff(diff)
+    delta, sound = 0, False
+    for hunk in fp.hunks:
+        sound = sound or trusted_hint(hunk, delta)
+        delta += len(hunk.after) - len(hunk.before)
+    return sound
+
+
+@st.composite
+def repetitive_files(draw: st.DrawFn) -> list[str]:
+    """Files made of few distinct lines: context repeats everywhere."""
+    alphabet = st.sampled_from(["a", "b", "    c", "", "}"])
+    return draw(st.lists(alphabet, min_size=1, max_size=30))
+
+
+@_SETTINGS
+@given(data=st.data(), kind=st.sampled_from(["pristine", *KINDS]), seed=st.integers(0, 2**16))
+def test_repetitive_files_exact_or_refused(data: st.DataObject, kind: str, seed: int) -> None:
+    """Whatever the corruption, on files where context repeats: exactly right, or refused."""
+    old = data.draw(repetitive_files())
+    new = data.draw(edits(old))
+    diff = _diff(old, new)
+    if not diff:
+        return
+    if kind != "pristine":
+        diff = CORRUPTIONS[kind](diff, random.Random(seed))
+    # The documented exception (greenpatch.patch.resolve): wrong numbers in a header that is
+    # sound in every checkable way are believed, as git apply and patch believe them.
+    assume(kind != "wrong_numbers" or not _sound_headers(diff))
+    result = apply_patch(diff, {"m.py": _text(old)}.get)
+    if result.ok:
+        assert result.changes[0].new_text == _text(new), diff
