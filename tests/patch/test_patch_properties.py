@@ -5,12 +5,22 @@ exist is always refused and nothing changes."""
 from __future__ import annotations
 
 import difflib
+import os
 import random
+from itertools import pairwise
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from greenpatch.patch import FailureReason, apply_patch
+from greenpatch.patch import (
+    FailureReason,
+    FileChange,
+    apply_hunks,
+    apply_patch,
+    apply_text_edits,
+    split_hunks,
+    text_edits,
+)
 from greenpatch.patch.corruptions import CORRUPTIONS, wrong_context
 from greenpatch.patch.parse import parse_diff
 from greenpatch.patch.resolve import trusted_hint
@@ -56,8 +66,10 @@ def _text(lines: list[str]) -> str:
 
 
 KINDS = sorted(CORRUPTIONS)
+# PROP_N=2000 for a deeper search than CI's default
+_N = int(os.environ.get("PROP_N", "60"))
 _SETTINGS = settings(
-    max_examples=int(__import__("os").environ.get("PROP_N", "60")),
+    max_examples=_N,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -150,3 +162,34 @@ def test_repetitive_files_exact_or_refused(data: st.DataObject, kind: str, seed:
     result = apply_patch(diff, {"m.py": _text(old)}.get)
     if result.ok:
         assert result.changes[0].new_text == _text(new), diff
+
+
+_TEXT = st.lists(st.sampled_from(["a", "b", " ", "\n", "\r\n", "\r", "é", "😀", "\t"])).map("".join)
+
+
+@settings(max_examples=5 * _N, deadline=None)
+@given(old=_TEXT, new=_TEXT)
+def test_text_edits_turn_old_into_new(old: str, new: str) -> None:
+    edits = text_edits(old, new)
+    assert apply_text_edits(old, edits) == new
+    spans = [(e.start_line, e.start_character, e.end_line, e.end_character) for e in edits]
+    assert all(a[2:] <= b[:2] for a, b in pairwise(spans))  # ordered, disjoint
+
+
+@settings(max_examples=3 * _N, deadline=None)
+@given(data=st.data())
+def test_accepting_hunks_one_by_one_composes(data: st.DataObject) -> None:
+    old = data.draw(files(blank_lines=True))
+    new = data.draw(edits(old))
+    change = FileChange("m.py", _text(old), _text(new))
+    hunks = split_hunks(change)
+    everything = set(range(len(hunks)))
+    assert apply_hunks(change, everything) == _text(new)
+    assert apply_hunks(change, set()) == _text(old)
+    accepted = data.draw(st.sets(st.sampled_from(sorted(everything)))) if hunks else set()
+    partial = apply_hunks(change, accepted)
+    assert partial is not None
+    # the rejected hunks are exactly what is left between the partial result and the edit
+    rest = split_hunks(FileChange("m.py", partial, _text(new)))
+    assert len(rest) <= len(hunks) - len(accepted)
+    assert apply_hunks(FileChange("m.py", partial, _text(new)), set(range(len(rest)))) == _text(new)
