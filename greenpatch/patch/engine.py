@@ -33,17 +33,25 @@ log = logging.getLogger(__name__)
 Reader = Callable[[str], str | None]
 
 
-def apply_patch(diff_text: str, read: Reader, *, limits: Limits = DEFAULT_LIMITS) -> PatchResult:
+def apply_patch(
+    diff_text: str,
+    read: Reader,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    default_path: str | None = None,
+) -> PatchResult:
     """Apply `diff_text` (a unified diff, possibly as models write it) to the files `read`
     returns. `read(relpath)` gives a file's text or None when it does not exist, and may raise
     `PatchRefused` for a path that must not be touched. Nothing is written: the result holds
-    the new contents. All-or-nothing: on any failure `ok` is False and `changes` is empty."""
+    the new contents. All-or-nothing: on any failure `ok` is False and `changes` is empty.
+    `default_path` is the file that bare hunks (no ---/+++ header) belong to, when the caller
+    asked the model to edit one known file."""
     if len(diff_text) > limits.max_patch_chars:
         return _refuse(
             FailureReason.TOO_LARGE, f"The patch exceeds {limits.max_patch_chars} chars."
         )
     try:
-        patches = parse_diff(diff_text)
+        patches = parse_diff(diff_text, default_path)
     except DiffSyntaxError as exc:
         return _refuse(FailureReason.PARSE_ERROR, f"The diff could not be read: {exc}.")
     if not any(p.hunks or p.old_path != p.new_path or p.is_binary for p in patches):

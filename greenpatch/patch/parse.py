@@ -83,9 +83,10 @@ def _looks_like_diff(block: list[str]) -> bool:
     return any(ln.startswith(("@@", "--- ", "+++ ", "diff --git ")) for ln in block)
 
 
-def parse_diff(text: str) -> list[FilePatch]:
-    """Parse `text` into one `FilePatch` per file section, in order."""
-    return _Parser(diff_lines(text)).run()
+def parse_diff(text: str, default_path: str | None = None) -> list[FilePatch]:
+    """Parse `text` into one `FilePatch` per file section, in order. Hunks before any file
+    header belong to `default_path` when one is given (else they are a syntax error)."""
+    return _Parser(diff_lines(text), default_path).run()
 
 
 def clean_path(raw: str) -> str | None:
@@ -103,8 +104,9 @@ def clean_path(raw: str) -> str | None:
 class _Parser:
     """A single pass over the diff lines."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], default_path: str | None = None) -> None:
         self.lines = lines
+        self.default_path = default_path
         self.i = 0
         self.files: list[FilePatch] = []
         self.cur: _FileState | None = None
@@ -176,6 +178,9 @@ class _Parser:
             self.cur.git_old = self.cur.git_new = " ".join(rest[:half])
 
     def _hunk(self, header: str) -> None:
+        if self.cur is None and self.default_path is not None:
+            self.cur = _FileState(old_path=self.default_path, new_path=self.default_path)
+            self.cur.seen_paths = True
         if self.cur is None or not (self.cur.seen_paths or self.cur.git_new):
             raise DiffSyntaxError(f"hunk without a file header (--- / +++): {header!r}")
         m = _HUNK_HEADER.match(header)

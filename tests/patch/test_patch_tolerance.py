@@ -472,3 +472,14 @@ def test_removed_and_added_lines_that_look_like_file_headers() -> None:
     result = apply_patch(diff, {"q.sql": text}.get)
     assert result.ok, result.message_for_model()
     assert result.changes[0].new_text == "select 1;\n++ new comment\nselect 2;\n"
+
+
+def test_bare_hunks_go_to_the_default_path() -> None:
+    diff = (
+        "```diff\n@@ -20,4 +20,4 @@\n     def epsilon(self):\n"
+        '-        return "e"\n+        return "E"\n```'
+    )
+    assert not apply_patch(diff, {"pkg/mod.py": BASE}.get).ok
+    result = apply_patch(diff, {"pkg/mod.py": BASE}.get, default_path="pkg/mod.py")
+    assert result.ok
+    assert result.changes[0].new_text == BASE.replace('return "e"', 'return "E"')
