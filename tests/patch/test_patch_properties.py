@@ -18,6 +18,7 @@ from greenpatch.patch import (
     apply_hunks,
     apply_patch,
     apply_text_edits,
+    parse_search_replace,
     split_hunks,
     text_edits,
 )
@@ -193,3 +194,45 @@ def test_accepting_hunks_one_by_one_composes(data: st.DataObject) -> None:
     rest = split_hunks(FileChange("m.py", partial, _text(new)))
     assert len(rest) <= len(hunks) - len(accepted)
     assert apply_hunks(FileChange("m.py", partial, _text(new)), set(range(len(rest)))) == _text(new)
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "--- a/m.py\n",
+        "+++ b/m.py\n",
+        "--- /dev/null\n",
+        "+++ /dev/null\n",
+        "@@ -1,2 +1,3 @@\n",
+        "@@ ... @@\n",
+        "@@\n",
+        "diff --git a/m.py b/m.py\n",
+        "new file mode 100644\n",
+        "deleted file mode 100644\n",
+        "rename from m.py\n",
+        "rename to n.py\n",
+        "```diff\n",
+        "```\n",
+        " a\n",
+        "-a\n",
+        "+b\n",
+        "\n",
+        "\\ No newline at end of file\n",
+        "a\n",
+        "<<<<<<< SEARCH\n",
+        "=======\n",
+        ">>>>>>> REPLACE\n",
+        "m.py\n",
+        "--- a/../x\n",
+        "\r\n",
+    ]
+)
+
+
+@settings(max_examples=10 * _N, deadline=None)
+@given(st.lists(_FRAGMENTS, max_size=25).map("".join))
+def test_any_text_gives_a_result_never_an_exception(text: str) -> None:
+    files = {"m.py": "a\na\nb\n", "n.py": "x\n"}
+    for result in (apply_patch(text, files.get), parse_search_replace(text, files.get)):
+        assert result.ok or (result.failures and not result.changes)
+        for change in result.changes:
+            assert change.path in files or change.old_text is None
