@@ -9,7 +9,7 @@ from greenpatch.patch.edits import (
     edit_plan,
     text_edits,
 )
-from greenpatch.patch.engine import apply_patch, reject_unless_ok
+from greenpatch.patch.engine import apply_patch, rebase, reject_unless_ok
 from greenpatch.patch.formats import from_whole_file, parse_search_replace
 from greenpatch.patch.model import (
     FailureReason,
@@ -44,6 +44,7 @@ __all__ = [
     "edit_plan",
     "from_whole_file",
     "parse_search_replace",
+    "rebase",
     "reject_unless_ok",
     "split_hunks",
     "text_edits",

@@ -14,6 +14,7 @@ from greenpatch.patch.lines import Line, dominant_eol, fix_inner_eols, join_line
 from greenpatch.patch.match import FileIndex, Placement, candidates
 from greenpatch.patch.model import (
     FailureReason,
+    FileChange,
     FilePatch,
     FileReport,
     Hunk,
@@ -249,6 +250,13 @@ def _splice(lines: list[Line], placed: list[Placement]) -> list[Line]:
         pos = p.end
     out.extend(lines[pos:])
     return fix_inner_eols(out, eol)
+
+
+def rebase(changes: Sequence[FileChange], read: Reader) -> PatchResult:
+    """Re-apply `changes` (computed against older texts) to the texts `read` returns now —
+    e.g. editor buffers the user typed in meanwhile. Hunks whose lines the user did not touch
+    move with the text; a hunk whose lines changed is refused, never merged blindly."""
+    return apply_patch(unified_diff(changes), read)
 
 
 def reject_unless_ok(result: PatchResult) -> PatchResult:
