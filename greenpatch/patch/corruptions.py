@@ -195,6 +195,32 @@ def _drift(ln: str, rng: random.Random) -> str:
     return ln + rng.choice(["", " ", "  ", "\t"]) if rng.random() < 0.5 else ln
 
 
+def dedented(diff: str, rng: random.Random) -> str:
+    """Each hunk loses the indentation all its lines share (code pasted out of its block)."""
+    segs = segments(diff)
+    for seg in segs:
+        if isinstance(seg, _Hunk):
+            texts = [ln[1:] for ln in seg.body if ln[:1] in (" ", "-", "+") and ln[1:].strip()]
+            common = _common_indent(texts)
+            if common:
+                seg.body = [
+                    ln[0] + ln[1 + len(common) :] if ln[1:].strip() and ln[:1] != "\\" else ln
+                    for ln in seg.body
+                ]
+    return render(segs)
+
+
+def _common_indent(texts: list[str]) -> str:
+    indents = [t[: len(t) - len(t.lstrip())] for t in texts]
+    if not indents:
+        return ""
+    first = indents[0]
+    n = 0
+    while n < len(first) and all(len(i) > n and i[n] == first[n] for i in indents):
+        n += 1
+    return first[:n]
+
+
 def crlf_patch(diff: str, rng: random.Random) -> str:
     """The diff text itself uses CRLF line endings (pasted through Windows)."""
     return diff.replace("\n", "\r\n")
@@ -273,6 +299,7 @@ CORRUPTIONS: dict[str, Callable[[str, random.Random], str]] = {
     "blank_context_lost": blank_context_lost,
     "trailing_ws": trailing_ws,
     "crlf_patch": crlf_patch,
+    "dedented": dedented,
     "less_context": less_context,
     "combined": combined,
 }
