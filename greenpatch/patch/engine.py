@@ -102,6 +102,9 @@ def _apply_file(fp: FilePatch, ws: Workspace) -> tuple[FileReport, list[HunkFail
     try:
         old = _resolve(ws, fp.old_path, fp.had_ab_prefix)
         new = _resolve(ws, fp.new_path, fp.had_ab_prefix)
+        if old and new and old != new and not fp.is_rename:
+            # different names without rename lines: patch the one that exists, in place
+            old = new = old if ws.get(old) is not None else new
         old_text = ws.get(old) if old else None
         if old and old_text is None and _is_creation(fp.hunks):
             old = None  # `--- a/new.py` with only added lines: a new file written loosely

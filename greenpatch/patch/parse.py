@@ -19,6 +19,8 @@ _HUNK_HEADER = re.compile(
     r"^@@+\s*(?:-(?P<os>\d+)(?:,(?P<oc>\d+))?)?\s*(?:\+(?P<ns>\d+)(?:,(?P<nc>\d+))?)?\s*@@+(?P<sec>.*)$"
 )
 _GIT_HEADER = re.compile(r"^diff --git (?P<a>\"?a/.+?\"?) (?P<b>\"?b/.+\"?)$")
+# "--- foo.py (original)" / "+++ foo.py (modified)", as some models label the two sides
+_LABEL = re.compile(r"\s+\((?:original|modified|old|new|before|after|updated)\)$", re.I)
 _BINARY = ("GIT binary patch", "Binary files ", "Binary patch")
 _IGNORED_META = (
     "index ",
@@ -96,6 +98,7 @@ def clean_path(raw: str) -> str | None:
         path = path[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
         path = path.encode("latin-1", "replace").decode("utf-8", "replace")
     path = re.sub(r"\s+\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( [+-]\d{4})?$", "", path)
+    path = _LABEL.sub("", path)
     if path in ("/dev/null", "dev/null", "a/dev/null", "b/dev/null"):
         return None
     return path

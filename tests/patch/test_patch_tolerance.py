@@ -483,3 +483,22 @@ def test_bare_hunks_go_to_the_default_path() -> None:
     result = apply_patch(diff, {"pkg/mod.py": BASE}.get, default_path="pkg/mod.py")
     assert result.ok
     assert result.changes[0].new_text == BASE.replace('return "e"', 'return "E"')
+
+
+@pytest.mark.parametrize(
+    ("old_header", "new_header"),
+    [
+        ("--- pkg/mod.py (original)", "+++ pkg/mod.py (modified)"),
+        ("--- a/pkg/mod.py", "+++ b/pkg/mod_fixed.py"),
+        ("--- a/pkg/mod_orig.py", "+++ b/pkg/mod.py"),
+    ],
+)
+def test_labelled_or_mismatched_names_patch_the_existing_file(
+    old_header: str, new_header: str
+) -> None:
+    diff = f"{old_header}\n{new_header}\n@@ -20,4 +20,4 @@\n     def epsilon(self):\n"
+    diff += '-        return "e"\n+        return "E"\n'
+    result = apply_patch(diff, {"pkg/mod.py": BASE}.get)
+    assert result.ok, result.message_for_model()
+    (change,) = result.changes
+    assert (change.path, change.old_path) == ("pkg/mod.py", None)
