@@ -78,12 +78,10 @@ def parse_blocks(reply: str) -> list[SearchReplace]:
     path: str | None = None
     i = 0
     while i < len(lines):
-        ln = lines[i]
-        if not _SEARCH.match(ln):
-            if ln.strip() and not _FENCE.match(ln) and _looks_like_path(ln):
-                path = _path_of(ln)
+        if not _SEARCH.match(lines[i]):
             i += 1
             continue
+        path = _path_before(lines, i) or path  # a block without its own path reuses the last
         if path is None:
             raise BlockSyntaxError("a SEARCH block has no file path on the line before it")
         search, i = _until(lines, i + 1, _DIVIDER, "=======")
@@ -103,13 +101,26 @@ def _until(lines: list[str], i: int, end: re.Pattern[str], name: str) -> tuple[s
     return ("\n".join(body) + "\n") if body else "", i
 
 
+def _path_before(lines: list[str], i: int) -> str | None:
+    """The path named on the last non-blank line before line `i`, a code fence's opening
+    line skipped (`path` then ```python then <<<<<<< SEARCH, as models write it)."""
+    j = i - 1
+    while j >= 0 and (not lines[j].strip() or _FENCE.match(lines[j])) and i - j <= 3:
+        j -= 1
+    if j < 0 or i - j > 3 or not _looks_like_path(lines[j]):
+        return None
+    return _path_of(lines[j])
+
+
 def _path_of(ln: str) -> str:
     return ln.strip().strip("`*:").strip()
 
 
 def _looks_like_path(ln: str) -> bool:
     cand = _path_of(ln)
-    return bool(cand) and " " not in cand and ("/" in cand or "." in cand)
+    if not cand or " " in cand or cand.endswith("."):
+        return False
+    return "/" in cand or re.search(r"\.[A-Za-z0-9_]+$", cand) is not None
 
 
 def parse_search_replace(

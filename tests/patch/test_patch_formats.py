@@ -130,3 +130,15 @@ def test_whole_file_diff_round_trips() -> None:
     result = apply_patch(unified_diff([change]), FILES.get)
     assert result.ok
     assert result.changes[0].new_text == change.new_text
+
+
+def test_prose_ending_in_a_dot_is_not_a_path() -> None:
+    reply = (
+        "Done.\n\napp/core.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 5\n"
+        ">>>>>>> REPLACE\nAlso.\n<<<<<<< SEARCH\n    return 2\n=======\n    return 6\n"
+        ">>>>>>> REPLACE\n"
+    )
+    result = parse_search_replace(reply, FILES.get)
+    assert result.ok, result.message_for_model()
+    assert result.changes[0].new_text.count("return 5") == 1
+    assert result.changes[0].new_text.count("return 6") == 1
