@@ -71,6 +71,49 @@ def from_whole_file(path: str, old_text: str | None, new_text: str) -> FileChang
     return FileChange(path=path, old_text=old_text, new_text=new_text)
 
 
+def parse_whole_file(
+    reply: str, path: str, read: Reader, *, limits: Limits = DEFAULT_LIMITS
+) -> PatchResult:
+    """A model reply holding the complete new text of `path` — one fenced code block, or the
+    whole reply when it has no fence — as a `PatchResult` like `apply_patch`'s."""
+    try:
+        safe = safe_relpath(path)
+        old_text = Workspace(read, limits).get(safe)
+    except (UnsafePath, TooLarge) as exc:
+        reason = FailureReason.TOO_LARGE if isinstance(exc, TooLarge) else FailureReason.UNSAFE_PATH
+        return _refuse(path, reason, str(exc))
+    blocks = _fenced_blocks(reply)
+    if len(blocks) > 1:
+        msg = f"The reply has {len(blocks)} code blocks; send the whole new {safe} in exactly one."
+        return _refuse(safe, FailureReason.PARSE_ERROR, msg)
+    new_text = blocks[0] if blocks else reply
+    if len(new_text) > limits.max_file_chars:
+        return _refuse(safe, FailureReason.TOO_LARGE, f"{safe}: the new text is too large.")
+    change = from_whole_file(safe, old_text, new_text)
+    if change.new_text == old_text:
+        return PatchResult(ok=True)
+    status = "created" if old_text is None else "modified"
+    return PatchResult(
+        ok=True,
+        changes=(change,),
+        files=(FileReport(safe, status),),
+        diff=unified_diff([change]),
+    )
+
+
+def _fenced_blocks(reply: str) -> list[str]:
+    blocks: list[str] = []
+    current: list[str] | None = None
+    for ln in reply.replace("\r\n", "\n").split("\n"):
+        if _FENCE.match(ln) and (current is None or ln.strip() in ("```", "~~~")):
+            if current is not None:
+                blocks.append("".join(x + "\n" for x in current))
+            current = None if current is not None else []
+        elif current is not None:
+            current.append(ln)
+    return blocks
+
+
 def parse_blocks(reply: str) -> list[SearchReplace]:
     """The search/replace blocks of a model reply, in order."""
     lines = reply.replace("\r\n", "\n").split("\n")
