@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from greenpatch.patch import apply_patch
+from greenpatch.patch import apply_patch, apply_text_edits, text_edits
 from greenpatch.patch.corruptions import CORRUPTIONS, wrong_context
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "swebench-lite-dev.jsonl"
@@ -247,6 +247,26 @@ def run(cases: list[Case], kinds: list[str], tools: list[str]) -> dict[str, obje
     }
 
 
+def check_normalised_diffs(cases: list[Case]) -> tuple[int, int]:
+    """For how many pristine patches both greenpatch outputs are exact: `git apply` of the
+    normalised diff and the LSP text edits each give the expected post-image."""
+    good = 0
+    for case in cases:
+        result = apply_patch(case.patch, case.pre.get)
+        edits_ok = all(
+            apply_text_edits(c.old_text, text_edits(c.old_text, c.new_text)) == c.new_text
+            for c in result.changes
+            if c.old_text is not None and c.new_text is not None
+        )
+        if (
+            result.ok
+            and edits_ok
+            and run_tool(["git", "apply"], result.diff, case.pre) == case.expected
+        ):
+            good += 1
+    return good, len(cases)
+
+
 def _miss(case: Case, kind: str, outcome: str, patch: str, pre: State) -> dict[str, str]:
     result = apply_patch(patch, pre.get)
     reasons = ",".join(sorted({f.reason.value for f in result.failures}))
@@ -316,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     tools = [GREENPATCH] + ([] if args.no_baselines else list(BASELINES))
     started = time.monotonic()
     report = run(cases, kinds, tools)
+    good, total = check_normalised_diffs(cases)
+    report["normalised_diff_git_apply"] = {"ok": good, "n": total}
     report["patches"] = len(cases)
     report["seconds"] = round(time.monotonic() - started, 1)
     if args.json:
@@ -323,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{len(cases)} patches, {report['seconds']} s")
         print(format_table(report["table"], tools))  # type: ignore[arg-type]
+        print(f"normalised diff (git apply) and LSP text edits both exact: {good}/{total}")
         for m in report["misses"]:  # type: ignore[attr-defined]
             print("miss:", m)
     return 0

@@ -9,8 +9,8 @@ from greenpatch.patch.edits import (
     edit_plan,
     text_edits,
 )
-from greenpatch.patch.engine import apply_patch, reject_unless_ok
-from greenpatch.patch.formats import from_whole_file, parse_search_replace
+from greenpatch.patch.engine import apply_patch, rebase, reject_unless_ok
+from greenpatch.patch.formats import from_whole_file, parse_search_replace, parse_whole_file
 from greenpatch.patch.model import (
     FailureReason,
     FileChange,
@@ -44,6 +44,8 @@ __all__ = [
     "edit_plan",
     "from_whole_file",
     "parse_search_replace",
+    "parse_whole_file",
+    "rebase",
     "reject_unless_ok",
     "split_hunks",
     "text_edits",

@@ -151,6 +151,23 @@ def missing_counts(diff: str, rng: random.Random) -> str:
     return render(segments(diff), lambda h: f"@@ -{h.old_start} +{h.new_start} @@")
 
 
+def missing_hunk_header(diff: str, rng: random.Random) -> str:
+    """The first hunk of each file has no `@@` line at all."""
+    segs = segments(diff)
+    first = True
+    out: list[str] = []
+    for seg in segs:
+        if isinstance(seg, str):
+            first = first or seg.startswith("+++ ")
+            out.append(seg)
+            continue
+        if not first:
+            out.append(seg.header())
+        out.extend(seg.body)
+        first = False
+    return "\n".join(out) + "\n"
+
+
 def blank_context_lost(diff: str, rng: random.Random) -> str:
     """Blank context lines lose their leading space."""
     segs = segments(diff)
@@ -176,6 +193,32 @@ def _drift(ln: str, rng: random.Random) -> str:
     if ln != ln.rstrip():
         return ln.rstrip()
     return ln + rng.choice(["", " ", "  ", "\t"]) if rng.random() < 0.5 else ln
+
+
+def dedented(diff: str, rng: random.Random) -> str:
+    """Each hunk loses the indentation all its lines share (code pasted out of its block)."""
+    segs = segments(diff)
+    for seg in segs:
+        if isinstance(seg, _Hunk):
+            texts = [ln[1:] for ln in seg.body if ln[:1] in (" ", "-", "+") and ln[1:].strip()]
+            common = _common_indent(texts)
+            if common:
+                seg.body = [
+                    ln[0] + ln[1 + len(common) :] if ln[1:].strip() and ln[:1] != "\\" else ln
+                    for ln in seg.body
+                ]
+    return render(segs)
+
+
+def _common_indent(texts: list[str]) -> str:
+    indents = [t[: len(t) - len(t.lstrip())] for t in texts]
+    if not indents:
+        return ""
+    first = indents[0]
+    n = 0
+    while n < len(first) and all(len(i) > n and i[n] == first[n] for i in indents):
+        n += 1
+    return first[:n]
 
 
 def crlf_patch(diff: str, rng: random.Random) -> str:
@@ -252,9 +295,11 @@ CORRUPTIONS: dict[str, Callable[[str, random.Random], str]] = {
     "wrong_numbers": wrong_numbers,
     "bare_headers": bare_headers,
     "missing_counts": missing_counts,
+    "missing_hunk_header": missing_hunk_header,
     "blank_context_lost": blank_context_lost,
     "trailing_ws": trailing_ws,
     "crlf_patch": crlf_patch,
+    "dedented": dedented,
     "less_context": less_context,
     "combined": combined,
 }

@@ -14,6 +14,7 @@ from greenpatch.patch.lines import Line, dominant_eol, fix_inner_eols, join_line
 from greenpatch.patch.match import FileIndex, Placement, candidates
 from greenpatch.patch.model import (
     FailureReason,
+    FileChange,
     FilePatch,
     FileReport,
     Hunk,
@@ -33,17 +34,25 @@ log = logging.getLogger(__name__)
 Reader = Callable[[str], str | None]
 
 
-def apply_patch(diff_text: str, read: Reader, *, limits: Limits = DEFAULT_LIMITS) -> PatchResult:
+def apply_patch(
+    diff_text: str,
+    read: Reader,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    default_path: str | None = None,
+) -> PatchResult:
     """Apply `diff_text` (a unified diff, possibly as models write it) to the files `read`
     returns. `read(relpath)` gives a file's text or None when it does not exist, and may raise
     `PatchRefused` for a path that must not be touched. Nothing is written: the result holds
-    the new contents. All-or-nothing: on any failure `ok` is False and `changes` is empty."""
+    the new contents. All-or-nothing: on any failure `ok` is False and `changes` is empty.
+    `default_path` is the file that bare hunks (no ---/+++ header) belong to, when the caller
+    asked the model to edit one known file."""
     if len(diff_text) > limits.max_patch_chars:
         return _refuse(
             FailureReason.TOO_LARGE, f"The patch exceeds {limits.max_patch_chars} chars."
         )
     try:
-        patches = parse_diff(diff_text)
+        patches = parse_diff(diff_text, default_path)
     except DiffSyntaxError as exc:
         return _refuse(FailureReason.PARSE_ERROR, f"The diff could not be read: {exc}.")
     if not any(p.hunks or p.old_path != p.new_path or p.is_binary for p in patches):
@@ -93,6 +102,9 @@ def _apply_file(fp: FilePatch, ws: Workspace) -> tuple[FileReport, list[HunkFail
     try:
         old = _resolve(ws, fp.old_path, fp.had_ab_prefix)
         new = _resolve(ws, fp.new_path, fp.had_ab_prefix)
+        if old and new and old != new and not fp.is_rename:
+            # different names without rename lines: patch the one that exists, in place
+            old = new = old if ws.get(old) is not None else new
         old_text = ws.get(old) if old else None
         if old and old_text is None and _is_creation(fp.hunks):
             old = None  # `--- a/new.py` with only added lines: a new file written loosely
@@ -241,6 +253,13 @@ def _splice(lines: list[Line], placed: list[Placement]) -> list[Line]:
         pos = p.end
     out.extend(lines[pos:])
     return fix_inner_eols(out, eol)
+
+
+def rebase(changes: Sequence[FileChange], read: Reader) -> PatchResult:
+    """Re-apply `changes` (computed against older texts) to the texts `read` returns now —
+    e.g. editor buffers the user typed in meanwhile. Hunks whose lines the user did not touch
+    move with the text; a hunk whose lines changed is refused, never merged blindly."""
+    return apply_patch(unified_diff(changes), read)
 
 
 def reject_unless_ok(result: PatchResult) -> PatchResult:

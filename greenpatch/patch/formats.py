@@ -71,6 +71,49 @@ def from_whole_file(path: str, old_text: str | None, new_text: str) -> FileChang
     return FileChange(path=path, old_text=old_text, new_text=new_text)
 
 
+def parse_whole_file(
+    reply: str, path: str, read: Reader, *, limits: Limits = DEFAULT_LIMITS
+) -> PatchResult:
+    """A model reply holding the complete new text of `path` — one fenced code block, or the
+    whole reply when it has no fence — as a `PatchResult` like `apply_patch`'s."""
+    try:
+        safe = safe_relpath(path)
+        old_text = Workspace(read, limits).get(safe)
+    except (UnsafePath, TooLarge) as exc:
+        reason = FailureReason.TOO_LARGE if isinstance(exc, TooLarge) else FailureReason.UNSAFE_PATH
+        return _refuse(path, reason, str(exc))
+    blocks = _fenced_blocks(reply)
+    if len(blocks) > 1:
+        msg = f"The reply has {len(blocks)} code blocks; send the whole new {safe} in exactly one."
+        return _refuse(safe, FailureReason.PARSE_ERROR, msg)
+    new_text = blocks[0] if blocks else reply
+    if len(new_text) > limits.max_file_chars:
+        return _refuse(safe, FailureReason.TOO_LARGE, f"{safe}: the new text is too large.")
+    change = from_whole_file(safe, old_text, new_text)
+    if change.new_text == old_text:
+        return PatchResult(ok=True)
+    status = "created" if old_text is None else "modified"
+    return PatchResult(
+        ok=True,
+        changes=(change,),
+        files=(FileReport(safe, status),),
+        diff=unified_diff([change]),
+    )
+
+
+def _fenced_blocks(reply: str) -> list[str]:
+    blocks: list[str] = []
+    current: list[str] | None = None
+    for ln in reply.replace("\r\n", "\n").split("\n"):
+        if _FENCE.match(ln) and (current is None or ln.strip() in ("```", "~~~")):
+            if current is not None:
+                blocks.append("".join(x + "\n" for x in current))
+            current = None if current is not None else []
+        elif current is not None:
+            current.append(ln)
+    return blocks
+
+
 def parse_blocks(reply: str) -> list[SearchReplace]:
     """The search/replace blocks of a model reply, in order."""
     lines = reply.replace("\r\n", "\n").split("\n")
@@ -78,12 +121,10 @@ def parse_blocks(reply: str) -> list[SearchReplace]:
     path: str | None = None
     i = 0
     while i < len(lines):
-        ln = lines[i]
-        if not _SEARCH.match(ln):
-            if ln.strip() and not _FENCE.match(ln) and _looks_like_path(ln):
-                path = _path_of(ln)
+        if not _SEARCH.match(lines[i]):
             i += 1
             continue
+        path = _path_before(lines, i) or path  # a block without its own path reuses the last
         if path is None:
             raise BlockSyntaxError("a SEARCH block has no file path on the line before it")
         search, i = _until(lines, i + 1, _DIVIDER, "=======")
@@ -103,13 +144,26 @@ def _until(lines: list[str], i: int, end: re.Pattern[str], name: str) -> tuple[s
     return ("\n".join(body) + "\n") if body else "", i
 
 
+def _path_before(lines: list[str], i: int) -> str | None:
+    """The path named on the last non-blank line before line `i`, a code fence's opening
+    line skipped (`path` then ```python then <<<<<<< SEARCH, as models write it)."""
+    j = i - 1
+    while j >= 0 and (not lines[j].strip() or _FENCE.match(lines[j])) and i - j <= 3:
+        j -= 1
+    if j < 0 or i - j > 3 or not _looks_like_path(lines[j]):
+        return None
+    return _path_of(lines[j])
+
+
 def _path_of(ln: str) -> str:
     return ln.strip().strip("`*:").strip()
 
 
 def _looks_like_path(ln: str) -> bool:
     cand = _path_of(ln)
-    return bool(cand) and " " not in cand and ("/" in cand or "." in cand)
+    if not cand or " " in cand or cand.endswith("."):
+        return False
+    return "/" in cand or re.search(r"\.[A-Za-z0-9_]+$", cand) is not None
 
 
 def parse_search_replace(

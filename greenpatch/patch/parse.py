@@ -19,6 +19,8 @@ _HUNK_HEADER = re.compile(
     r"^@@+\s*(?:-(?P<os>\d+)(?:,(?P<oc>\d+))?)?\s*(?:\+(?P<ns>\d+)(?:,(?P<nc>\d+))?)?\s*@@+(?P<sec>.*)$"
 )
 _GIT_HEADER = re.compile(r"^diff --git (?P<a>\"?a/.+?\"?) (?P<b>\"?b/.+\"?)$")
+# "--- foo.py (original)" / "+++ foo.py (modified)", as some models label the two sides
+_LABEL = re.compile(r"\s+\((?:original|modified|old|new|before|after|updated)\)$", re.I)
 _BINARY = ("GIT binary patch", "Binary files ", "Binary patch")
 _IGNORED_META = (
     "index ",
@@ -83,9 +85,10 @@ def _looks_like_diff(block: list[str]) -> bool:
     return any(ln.startswith(("@@", "--- ", "+++ ", "diff --git ")) for ln in block)
 
 
-def parse_diff(text: str) -> list[FilePatch]:
-    """Parse `text` into one `FilePatch` per file section, in order."""
-    return _Parser(diff_lines(text)).run()
+def parse_diff(text: str, default_path: str | None = None) -> list[FilePatch]:
+    """Parse `text` into one `FilePatch` per file section, in order. Hunks before any file
+    header belong to `default_path` when one is given (else they are a syntax error)."""
+    return _Parser(diff_lines(text), default_path).run()
 
 
 def clean_path(raw: str) -> str | None:
@@ -95,6 +98,7 @@ def clean_path(raw: str) -> str | None:
         path = path[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
         path = path.encode("latin-1", "replace").decode("utf-8", "replace")
     path = re.sub(r"\s+\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( [+-]\d{4})?$", "", path)
+    path = _LABEL.sub("", path)
     if path in ("/dev/null", "dev/null", "a/dev/null", "b/dev/null"):
         return None
     return path
@@ -103,8 +107,9 @@ def clean_path(raw: str) -> str | None:
 class _Parser:
     """A single pass over the diff lines."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], default_path: str | None = None) -> None:
         self.lines = lines
+        self.default_path = default_path
         self.i = 0
         self.files: list[FilePatch] = []
         self.cur: _FileState | None = None
@@ -133,7 +138,11 @@ class _Parser:
             self.cur.seen_paths = True
             self.i += 1
         elif ln.startswith("@@"):
+            self.i += 1
             self._hunk(ln)
+            return
+        elif self._headerless_hunk(ln):
+            self._hunk("")
             return
         else:
             self._meta(ln)
@@ -172,30 +181,58 @@ class _Parser:
             self.cur.git_old = self.cur.git_new = " ".join(rest[:half])
 
     def _hunk(self, header: str) -> None:
+        if self.cur is None and self.default_path is not None:
+            self.cur = _FileState(old_path=self.default_path, new_path=self.default_path)
+            self.cur.seen_paths = True
         if self.cur is None or not (self.cur.seen_paths or self.cur.git_new):
             raise DiffSyntaxError(f"hunk without a file header (--- / +++): {header!r}")
         m = _HUNK_HEADER.match(header)
-        self.i += 1
-        body = self._hunk_body()
+        body = self._hunk_body(_header_counts(m))
         creating = self.cur.seen_paths and self.cur.old_path is None
         hunk = _make_hunk(body, m, creating)
         if hunk.lines:
             self.cur.hunks.append(hunk)
 
-    def _hunk_body(self) -> list[str]:
+    def _headerless_hunk(self, ln: str) -> bool:
+        """Diff lines right after the +++ line, with no @@ line: a hunk without header."""
+        cur = self.cur
+        return (
+            cur is not None
+            and cur.seen_paths
+            and not cur.hunks
+            and self.i > 0
+            and self.lines[self.i - 1].startswith("+++ ")
+            and ln[:1] in (" ", "+", "-")
+        )
+
+    def _hunk_body(self, counts: tuple[int, int] | None) -> list[str]:
+        old_left, new_left = counts or (0, 0)
         body: list[str] = []
         while self.i < len(self.lines):
             ln = self.lines[self.i]
-            if _is_boundary(ln, self._peek(1)):
+            if _is_boundary(ln, self._peek(1)) and not self._removed_dashes(old_left, new_left):
                 break
             if ln == "" or ln[0] in " +-\\":
                 body.append(ln)
+                old_left -= ln[:1] in ("", " ", "-")
+                new_left -= ln[:1] in ("", " ", "+")
             elif body and body[-1] != "" and self._next_is_body():
                 body.append(" " + ln)  # a context line that lost its leading space
             else:
                 break
             self.i += 1
         return body
+
+    def _removed_dashes(self, old_left: int, new_left: int) -> bool:
+        """A removed "-- x" line followed by an added "++ y" line looks like a file header;
+        it is body when the header's counts still expect both and no hunk header follows."""
+        ln, after = self.lines[self.i], self._peek(2)
+        return (
+            ln.startswith("--- ")
+            and old_left > 0
+            and new_left > 0
+            and not (after is not None and after.startswith("@@"))
+        )
 
     def _next_is_body(self) -> bool:
         nxt = self._peek(1)
@@ -247,6 +284,12 @@ def _is_boundary(ln: str, nxt: str | None) -> bool:
     if ln.startswith(("@@", "diff --git ")) or _FENCE.match(ln):
         return True
     return ln.startswith("--- ") and nxt is not None and nxt.startswith("+++ ")
+
+
+def _header_counts(m: re.Match[str] | None) -> tuple[int, int] | None:
+    if m is None or m["os"] is None or m["ns"] is None:
+        return None
+    return int(m["oc"] or 1), int(m["nc"] or 1)
 
 
 def _make_hunk(body: list[str], m: re.Match[str] | None, creating: bool) -> Hunk:

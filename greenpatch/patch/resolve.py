@@ -2,9 +2,13 @@
 
 In order of strength: a single candidate; the hunk order (a hunk lies between its placed
 neighbours, used only while the placed hunks are themselves in order); a line number from a
-sound header (counts that agree with the body, or no counts at all) naming a candidate
-exactly; the offset between header and file that a placed neighbour shows, naming a
-candidate exactly. Rules repeat until nothing more is decided; what stays open is ambiguous."""
+sound header (see `trusted_hint`) naming a candidate exactly; the offset between header and
+file that a placed neighbour shows, naming a candidate exactly. Rules repeat until nothing
+more is decided; what stays open is ambiguous.
+
+The one way this can still go wrong: a header that is sound in every checkable way but names
+the wrong one of several identical places. Such a diff is indistinguishable from a correct
+diff, and every line-number-honouring tool (git apply, patch) applies it the same way."""
 
 from __future__ import annotations
 
@@ -15,10 +19,15 @@ from greenpatch.patch.match import Placement
 from greenpatch.patch.model import Hunk
 
 
-def trusted_hint(hunk: Hunk) -> bool:
-    """Whether the header's line number is evidence: the header's counts agree with the body,
-    or the header gave line numbers without counts (an incomplete header, not a wrong one)."""
-    return hunk.old_start is not None and (hunk.counts_match or not hunk.has_counts)
+def trusted_hint(hunk: Hunk, delta: int) -> bool:
+    """Whether the header's line number is evidence: the header is sound — its counts agree
+    with the body (or it gave line numbers without counts) and its new start is its old start
+    moved by what the earlier hunks of the file added (`delta`), as a real diff's would be."""
+    if hunk.old_start is None or hunk.new_start is None:
+        return False
+    if hunk.has_counts and not hunk.counts_match:
+        return False
+    return hunk.new_start - hunk.old_start == delta
 
 
 def resolve(
@@ -27,12 +36,17 @@ def resolve(
     """Per hunk: its placement, or the 0-based starts it is ambiguous between (empty: no
     candidate left)."""
     chosen: list[Placement | None] = [ps[0] if len(ps) == 1 else None for ps in found]
+    trusted = []
+    delta = 0
+    for hunk in hunks:
+        trusted.append(trusted_hint(hunk, delta))
+        delta += len(hunk.after) - len(hunk.before)
     progress = True
     while progress:
         progress = False
         for i, places in enumerate(found):
             if chosen[i] is None and places:
-                pick = _decide(i, hunks[i], places, chosen)
+                pick = _decide(i, trusted[i], places, chosen)
                 if pick is not None:
                     chosen[i] = pick
                     progress = True
@@ -60,12 +74,12 @@ def _in_order(chosen: list[Placement | None]) -> bool:
 
 
 def _decide(
-    i: int, hunk: Hunk, places: list[Placement], chosen: list[Placement | None]
+    i: int, trusted: bool, places: list[Placement], chosen: list[Placement | None]
 ) -> Placement | None:
     left = _open(i, places, chosen)
     if len(left) == 1:
         return left[0]
-    if trusted_hint(hunk):
+    if trusted:
         at = [p for p in left if p.start == p.hint]
         if len(at) == 1:
             return at[0]

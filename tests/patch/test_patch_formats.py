@@ -10,6 +10,7 @@ from greenpatch.patch import (
     apply_patch,
     from_whole_file,
     parse_search_replace,
+    parse_whole_file,
     unified_diff,
 )
 
@@ -130,3 +131,42 @@ def test_whole_file_diff_round_trips() -> None:
     result = apply_patch(unified_diff([change]), FILES.get)
     assert result.ok
     assert result.changes[0].new_text == change.new_text
+
+
+def test_prose_ending_in_a_dot_is_not_a_path() -> None:
+    reply = (
+        "Done.\n\napp/core.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 5\n"
+        ">>>>>>> REPLACE\nAlso.\n<<<<<<< SEARCH\n    return 2\n=======\n    return 6\n"
+        ">>>>>>> REPLACE\n"
+    )
+    result = parse_search_replace(reply, FILES.get)
+    assert result.ok, result.message_for_model()
+    assert result.changes[0].new_text.count("return 5") == 1
+    assert result.changes[0].new_text.count("return 6") == 1
+
+
+def test_whole_file_reply_in_a_fence() -> None:
+    reply = "Here is the file:\n\n```python\ndef f():\n    return 9\n```\nEnjoy."
+    result = parse_whole_file(reply, "app/core.py", FILES.get)
+    assert result.ok
+    assert result.changes[0].new_text == "def f():\n    return 9\n"
+    assert result.diff.startswith("diff --git a/app/core.py b/app/core.py")
+
+
+@pytest.mark.parametrize(
+    ("reply", "path", "reason"),
+    [
+        ("```\na\n```\n```\nb\n```\n", "app/core.py", FailureReason.PARSE_ERROR),
+        ("x = 1\n", "../evil.py", FailureReason.UNSAFE_PATH),
+    ],
+)
+def test_whole_file_refusals(reply: str, path: str, reason: FailureReason) -> None:
+    result = parse_whole_file(reply, path, FILES.get)
+    assert [f.reason for f in result.failures] == [reason]
+
+
+def test_whole_file_new_and_unchanged() -> None:
+    created = parse_whole_file("print('hi')\n", "tools/new.py", FILES.get)
+    assert created.changes[0].old_text is None
+    same = parse_whole_file(f"```\n{FILES['dup.py']}```", "dup.py", FILES.get)
+    assert same.ok and same.changes == ()

@@ -18,6 +18,7 @@ from greenpatch.patch import (
     apply_patch,
     apply_text_edits,
     edit_plan,
+    rebase,
     split_hunks,
     text_edits,
     unified_diff,
@@ -116,3 +117,19 @@ def test_edit_plan_orders_operations_and_carries_versions() -> None:
     assert plan[i + 1] == DocumentEdit("moved.txt", None, (TextEdit(0, 1, 0, 1, "2"),))
     assert FileOperation("rename", "was.txt", "same.txt") in plan
     assert not any(isinstance(s, DocumentEdit) and s.path == "same.txt" for s in plan)
+
+
+def test_rebase_onto_text_the_user_edited_elsewhere() -> None:
+    change = CHANGES[0]
+    typed = "# a line the user typed\n" + OLD.replace("line 15\n", "line fifteen\n")
+    result = rebase([change], {"m.txt": typed}.get)
+    assert result.ok
+    expected = "# a line the user typed\n" + NEW.replace("line 15\n", "line fifteen\n")
+    assert result.changes[0].new_text == expected
+
+
+def test_rebase_refuses_when_the_user_edited_the_same_lines() -> None:
+    typed = OLD.replace("line 3\n", "line 3 edited by the user\n")
+    result = rebase([CHANGES[0]], {"m.txt": typed}.get)
+    assert not result.ok
+    assert result.failures[0].hunk_index == 0

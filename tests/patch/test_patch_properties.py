@@ -5,13 +5,26 @@ exist is always refused and nothing changes."""
 from __future__ import annotations
 
 import difflib
+import os
 import random
+from itertools import pairwise
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from greenpatch.patch import FailureReason, apply_patch
+from greenpatch.patch import (
+    FailureReason,
+    FileChange,
+    apply_hunks,
+    apply_patch,
+    apply_text_edits,
+    parse_search_replace,
+    split_hunks,
+    text_edits,
+)
 from greenpatch.patch.corruptions import CORRUPTIONS, wrong_context
+from greenpatch.patch.parse import parse_diff
+from greenpatch.patch.resolve import trusted_hint
 
 # No "p", "o", "l", "d": a mutated line ("..._old", "pass") can never exist in a file.
 _WORDS = st.text(alphabet="abcefghijk", min_size=1, max_size=8)
@@ -54,8 +67,10 @@ def _text(lines: list[str]) -> str:
 
 
 KINDS = sorted(CORRUPTIONS)
+# PROP_N=2000 for a deeper search than CI's default
+_N = int(os.environ.get("PROP_N", "60"))
 _SETTINGS = settings(
-    max_examples=int(__import__("os").environ.get("PROP_N", "60")),
+    max_examples=_N,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -113,3 +128,111 @@ def test_context_that_does_not_exist_is_always_refused(
     assert not result.ok
     assert result.changes == ()
     assert FailureReason.NO_MATCH in {f.reason for f in result.failures}
+
+
+def _sound_headers(diff: str) -> bool:
+    (fp,) = parse_diff(diff)
+    delta, sound = 0, False
+    for hunk in fp.hunks:
+        sound = sound or trusted_hint(hunk, delta)
+        delta += len(hunk.after) - len(hunk.before)
+    return sound
+
+
+@st.composite
+def repetitive_files(draw: st.DrawFn) -> list[str]:
+    """Files made of few distinct lines: context repeats everywhere."""
+    alphabet = st.sampled_from(["a", "b", "    c", "", "}"])
+    return draw(st.lists(alphabet, min_size=1, max_size=30))
+
+
+@_SETTINGS
+@given(data=st.data(), kind=st.sampled_from(["pristine", *KINDS]), seed=st.integers(0, 2**16))
+def test_repetitive_files_exact_or_refused(data: st.DataObject, kind: str, seed: int) -> None:
+    """Whatever the corruption, on files where context repeats: exactly right, or refused."""
+    old = data.draw(repetitive_files())
+    new = data.draw(edits(old))
+    diff = _diff(old, new)
+    if not diff:
+        return
+    if kind != "pristine":
+        diff = CORRUPTIONS[kind](diff, random.Random(seed))
+    # The documented exception (greenpatch.patch.resolve): wrong numbers in a header that is
+    # sound in every checkable way are believed, as git apply and patch believe them.
+    assume(kind != "wrong_numbers" or not _sound_headers(diff))
+    result = apply_patch(diff, {"m.py": _text(old)}.get)
+    if result.ok:
+        assert result.changes[0].new_text == _text(new), diff
+
+
+_TEXT = st.lists(st.sampled_from(["a", "b", " ", "\n", "\r\n", "\r", "é", "😀", "\t"])).map("".join)
+
+
+@settings(max_examples=5 * _N, deadline=None)
+@given(old=_TEXT, new=_TEXT)
+def test_text_edits_turn_old_into_new(old: str, new: str) -> None:
+    edits = text_edits(old, new)
+    assert apply_text_edits(old, edits) == new
+    spans = [(e.start_line, e.start_character, e.end_line, e.end_character) for e in edits]
+    assert all(a[2:] <= b[:2] for a, b in pairwise(spans))  # ordered, disjoint
+
+
+@settings(max_examples=3 * _N, deadline=None)
+@given(data=st.data())
+def test_accepting_hunks_one_by_one_composes(data: st.DataObject) -> None:
+    old = data.draw(files(blank_lines=True))
+    new = data.draw(edits(old))
+    change = FileChange("m.py", _text(old), _text(new))
+    hunks = split_hunks(change)
+    everything = set(range(len(hunks)))
+    assert apply_hunks(change, everything) == _text(new)
+    assert apply_hunks(change, set()) == _text(old)
+    accepted = data.draw(st.sets(st.sampled_from(sorted(everything)))) if hunks else set()
+    partial = apply_hunks(change, accepted)
+    assert partial is not None
+    # the rejected hunks are exactly what is left between the partial result and the edit
+    rest = split_hunks(FileChange("m.py", partial, _text(new)))
+    assert len(rest) <= len(hunks) - len(accepted)
+    assert apply_hunks(FileChange("m.py", partial, _text(new)), set(range(len(rest)))) == _text(new)
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "--- a/m.py\n",
+        "+++ b/m.py\n",
+        "--- /dev/null\n",
+        "+++ /dev/null\n",
+        "@@ -1,2 +1,3 @@\n",
+        "@@ ... @@\n",
+        "@@\n",
+        "diff --git a/m.py b/m.py\n",
+        "new file mode 100644\n",
+        "deleted file mode 100644\n",
+        "rename from m.py\n",
+        "rename to n.py\n",
+        "```diff\n",
+        "```\n",
+        " a\n",
+        "-a\n",
+        "+b\n",
+        "\n",
+        "\\ No newline at end of file\n",
+        "a\n",
+        "<<<<<<< SEARCH\n",
+        "=======\n",
+        ">>>>>>> REPLACE\n",
+        "m.py\n",
+        "--- a/../x\n",
+        "\r\n",
+    ]
+)
+
+
+@settings(max_examples=10 * _N, deadline=None)
+@given(st.lists(_FRAGMENTS, max_size=25).map("".join))
+def test_any_text_gives_a_result_never_an_exception(text: str) -> None:
+    files = {"m.py": "a\na\nb\n", "n.py": "x\n"}
+    for result in (apply_patch(text, files.get), parse_search_replace(text, files.get)):
+        assert result.ok or (result.failures and not result.changes)
+        for change in result.changes:
+            assert change.path in files or change.old_text is None

@@ -192,3 +192,12 @@ def test_the_same_hunk_twice_is_an_overlap() -> None:
     hunk = "@@ -1,3 +1,3 @@\n A = 1\n-B = 2\n+B = 20\n C = 3\n"
     result = apply_patch(_diff("src/util.py", hunk + hunk), FILES.get)
     assert [(f.hunk_index, f.reason) for f in result.failures] == [(1, FailureReason.OVERLAP)]
+
+
+def test_header_with_inconsistent_starts_is_no_evidence() -> None:
+    # counts agree, but +9 cannot follow -4 in a first hunk: the numbers are made up
+    diff = _diff("dup.py", "@@ -4,2 +9,2 @@\n x = 1\n-y = 2\n+y = 3\n")
+    result = apply_patch(diff, FILES.get)
+    assert [f.reason for f in result.failures] == [FailureReason.AMBIGUOUS]
+    sound = _diff("dup.py", "@@ -4,2 +4,2 @@\n x = 1\n-y = 2\n+y = 3\n")
+    assert apply_patch(sound, FILES.get).changes[0].new_text == "x = 1\ny = 2\n\nx = 1\ny = 3\n"

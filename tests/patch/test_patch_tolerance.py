@@ -239,6 +239,19 @@ TWO_SECTIONS_SAME_FILE = """--- a/pkg/mod.py
 +        return "E"
 """
 
+NO_HUNK_HEADER = """--- a/pkg/mod.py
++++ b/pkg/mod.py
+ def alpha(x):
+     if x:
+         return 1
+-    return 0
++    return -1
+@@ -20,4 +20,4 @@
+     def epsilon(self):
+-        return "e"
++        return "E"
+"""
+
 TIMESTAMPS = """--- pkg/mod.py\t2024-01-01 10:00:00.000000000 +0000
 +++ pkg/mod.py\t2024-01-02 10:00:00.000000000 +0000
 @@ -4,7 +4,7 @@
@@ -268,6 +281,7 @@ CASES = {
     "context line lost its space": CONTEXT_LOST_SPACE,
     "two sections for one file": TWO_SECTIONS_SAME_FILE,
     "timestamps in headers": TIMESTAMPS,
+    "first hunk without @@ line": NO_HUNK_HEADER,
 }
 
 
@@ -447,3 +461,44 @@ def test_header_without_counts_is_a_usable_hint() -> None:
     result = apply_patch(diff, {"f": text}.get)
     assert result.ok
     assert result.changes[0].new_text == "x\ny\nz\nx\ny\nz\nx\nY\nz\n"
+
+
+def test_removed_and_added_lines_that_look_like_file_headers() -> None:
+    text = "select 1;\n-- old comment\nselect 2;\n"
+    diff = (
+        "--- a/q.sql\n+++ b/q.sql\n@@ -1,3 +1,3 @@\n select 1;\n"
+        "--- old comment\n+++ new comment\n select 2;\n"
+    )
+    result = apply_patch(diff, {"q.sql": text}.get)
+    assert result.ok, result.message_for_model()
+    assert result.changes[0].new_text == "select 1;\n++ new comment\nselect 2;\n"
+
+
+def test_bare_hunks_go_to_the_default_path() -> None:
+    diff = (
+        "```diff\n@@ -20,4 +20,4 @@\n     def epsilon(self):\n"
+        '-        return "e"\n+        return "E"\n```'
+    )
+    assert not apply_patch(diff, {"pkg/mod.py": BASE}.get).ok
+    result = apply_patch(diff, {"pkg/mod.py": BASE}.get, default_path="pkg/mod.py")
+    assert result.ok
+    assert result.changes[0].new_text == BASE.replace('return "e"', 'return "E"')
+
+
+@pytest.mark.parametrize(
+    ("old_header", "new_header"),
+    [
+        ("--- pkg/mod.py (original)", "+++ pkg/mod.py (modified)"),
+        ("--- a/pkg/mod.py", "+++ b/pkg/mod_fixed.py"),
+        ("--- a/pkg/mod_orig.py", "+++ b/pkg/mod.py"),
+    ],
+)
+def test_labelled_or_mismatched_names_patch_the_existing_file(
+    old_header: str, new_header: str
+) -> None:
+    diff = f"{old_header}\n{new_header}\n@@ -20,4 +20,4 @@\n     def epsilon(self):\n"
+    diff += '-        return "e"\n+        return "E"\n'
+    result = apply_patch(diff, {"pkg/mod.py": BASE}.get)
+    assert result.ok, result.message_for_model()
+    (change,) = result.changes
+    assert (change.path, change.old_path) == ("pkg/mod.py", None)
