@@ -98,7 +98,9 @@ class FailureMemory:
                 return False
             try:
                 vector = self._embedder.embed([document])
-                collection.upsert(ids=[key], embeddings=vector, documents=[document], metadatas=[meta])
+                collection.upsert(
+                    ids=[key], embeddings=vector, documents=[document], metadatas=[meta]
+                )
             except Exception as exc:
                 log.warning("could not remember a lesson in %s: %s", self.path, exc)
                 return False
