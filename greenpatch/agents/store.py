@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,8 @@ STATES: tuple[str, ...] = get_args(RunState)
 TERMINAL = frozenset({"FAIL", "DONE", "CANCELLED"})
 RUNNING = "running"
 BUSY_TIMEOUT_MS = 10_000
+# A run with no transition for this long is not running, whatever its owner's pid says.
+STALE_AFTER_S = 6 * 3600.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -202,12 +204,20 @@ class RunStore:
         return self.get(run_id)
 
     def transition(self, run_id: str, state: str, detail: str = "") -> None:
-        """Persist that the run entered `state` (one of STATES)."""
+        """Persist that the run entered `state` (one of STATES). A finished run entering a
+        working state (REVISE or APPLY after PROPOSE) is open again until the next finish,
+        so a kill during the revision is caught by `close_unfinished` too."""
         if state not in STATES:
             raise ValueError(f"unknown run state {state!r}; expected one of {', '.join(STATES)}")
         now = time.time()
         with self._db.write() as db:
             self._add_transition(db, run_id, state, detail, now)
+            if state not in TERMINAL:
+                db.execute(
+                    "UPDATE runs SET status = ?, finished_at = NULL, owner_pid = ?"
+                    " WHERE run_id = ? AND finished_at IS NOT NULL",
+                    (RUNNING, os.getpid(), run_id),
+                )
 
     def _add_transition(
         self, db: sqlite3.Connection, run_id: str, state: str, detail: str, now: float
@@ -273,13 +283,18 @@ class RunStore:
         )
         return [self._record(r) for r in rows.fetchall()]
 
-    def close_unfinished(self, reason: str) -> list[RunRecord]:
+    def close_unfinished(
+        self, reason: str, *, stale_after_s: float = STALE_AFTER_S
+    ) -> list[RunRecord]:
         """Mark interrupted runs FAIL (status `interrupted`, summary `reason`) and return
         them. Runs owned by another process that is still alive (a `greenpatch run` next to
-        the server) are left alone; runs of this process or of a dead one are closed."""
+        the server) are left alone unless they made no transition for `stale_after_s` (the
+        pid may have been reused); runs of this process or of a dead one are closed."""
         closed = []
+        now = time.time()
         for run in self.unfinished():
-            if run.owner_pid != os.getpid() and _pid_alive(run.owner_pid):
+            stale = now - run.updated_at > stale_after_s
+            if not stale and run.owner_pid != os.getpid() and _pid_alive(run.owner_pid):
                 log.info("run %s belongs to live process %d; left open", run.run_id, run.owner_pid)
                 continue
             log.warning("run %s was interrupted in %s: %s", run.run_id, run.state, reason)
@@ -294,3 +309,14 @@ class RunStore:
             (limit,),
         )
         return [self._record(r) for r in rows.fetchall()]
+
+
+def briefing(runs: Sequence[RunRecord], max_chars: int = 1500) -> str:
+    """Earlier runs as a prompt section for a follow-up task (empty when there are none)."""
+    lines = []
+    for run in runs:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started_at))
+        summary = " ".join(run.summary.split())[:300] or "(no summary)"
+        lines.append(f"- {when} {run.task[:120]!r} ended {run.status}: {summary}")
+    text = "\n".join(lines)
+    return text if len(text) <= max_chars else text[: max_chars - 3] + "..."

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from greenpatch.agents.store import STATES, RunStore
+from greenpatch.agents.store import STATES, RunStore, briefing
 
 
 def test_begin_transition_finish_are_persisted(tmp_path: Path) -> None:
@@ -126,3 +126,59 @@ def test_concurrent_writers_from_threads_and_two_stores(tmp_path: Path) -> None:
     assert all(len(r.transitions) == 5 for r in runs)
     for store in (*stores, fresh):
         store.close()
+
+
+def test_revising_a_finished_run_reopens_it_until_the_next_finish(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.begin("r", "t")
+    store.transition("r", "PROPOSE")
+    store.finish("r", "green", "proposed")
+    store.transition("r", "REVISE", "user: also handle negatives")
+    assert [r.run_id for r in store.unfinished()] == ["r"]
+    assert store.get("r").status == "running"
+    done = store.finish("r", "green", "revised")
+    assert done.finished and [t.state for t in done.transitions][-3:] == ["DONE", "REVISE", "DONE"]
+
+
+def test_a_stale_run_is_closed_even_if_its_pid_lives(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.begin("old", "t")
+    with sqlite3.connect(store.path) as db:
+        db.execute(
+            "UPDATE runs SET owner_pid = ?, updated_at = updated_at - 86400", (os.getppid(),)
+        )
+    assert [r.run_id for r in store.close_unfinished("restart")] == ["old"]
+
+
+def test_briefing_lists_earlier_runs_for_a_follow_up(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.begin("a", "fix rounding in totals")
+    store.finish("a", "green", "rounded Cart.total to cents")
+    text = briefing(store.recent(3))
+    assert "'fix rounding in totals' ended green: rounded Cart.total to cents" in text
+    assert briefing([]) == ""
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from greenpatch.agents.store import RunStore
+store = RunStore(Path(sys.argv[1]))
+for i in range(25):
+    run = f"{sys.argv[2]}-{i}"
+    store.begin(run, "t")
+    for state in ("CODE", "TEST"):
+        store.transition(run, state)
+    store.finish(run, "green", run)
+"""
+
+
+def test_two_processes_write_the_same_store(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), name], env=env)
+        for name in ("p1", "p2")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    runs = RunStore(tmp_path).recent(100)
+    assert len(runs) == 50 and all(len(r.transitions) == 4 for r in runs)
