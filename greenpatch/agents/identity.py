@@ -179,9 +179,7 @@ def prompt_section(identity: Identity, rules: Sequence[Rule]) -> str:
 
 
 def _rule(row: sqlite3.Row | dict[str, Any], role: str) -> Rule:
-    return Rule(
-        row["id"], role, row["text"], row["uses"], row["successes"], row["created_at"]
-    )  # fmt: skip
+    return Rule(row["id"], role, row["text"], row["uses"], row["successes"], row["created_at"])
 
 
 def _order(rules: Iterable[Rule]) -> list[Rule]:
@@ -204,16 +202,16 @@ class Identities:
     def get(self, role: str) -> Identity:
         """The role's identity (created with its default expertise on first use)."""
         self._ensure(role)
-        db = self._db.read()
-        row = db.execute("SELECT * FROM roles WHERE role = ?", (role,)).fetchone()
-        mistakes = db.execute("SELECT text FROM mistakes WHERE role = ? ORDER BY id", (role,))
-        return Identity(
-            role,
-            row["version"],
-            row["expertise"],
-            tuple(self._active(db, role)),
-            tuple(m["text"] for m in mistakes),
-        )
+        with self._db.snapshot() as db:
+            row = db.execute("SELECT * FROM roles WHERE role = ?", (role,)).fetchone()
+            mistakes = db.execute("SELECT text FROM mistakes WHERE role = ? ORDER BY id", (role,))
+            return Identity(
+                role,
+                row["version"],
+                row["expertise"],
+                tuple(self._active(db, role)),
+                tuple(m["text"] for m in mistakes.fetchall()),
+            )
 
     def _active(self, db: sqlite3.Connection, role: str) -> list[Rule]:
         rows = db.execute("SELECT * FROM rules WHERE role = ? AND active = 1", (role,))

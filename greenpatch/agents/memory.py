@@ -88,7 +88,12 @@ class FailureMemory:
             )
         except Exception as exc:  # chromadb raises many types for a missing or damaged store
             self._broken = True
-            log.warning("failure memory at %s is unusable, running without it: %s", self.path, exc)
+            log.warning(
+                "failure memory at %s is unusable, running without it (delete the directory"
+                " to start a fresh one): %s",
+                self.path,
+                exc,
+            )
         return self._collection
 
     def _add(self, key: str, document: str, meta: dict[str, str | float]) -> bool:

@@ -111,6 +111,16 @@ class Database:
         return self._connection()
 
     @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads that see one consistent state, whatever other writers do meanwhile."""
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A transaction that takes the write lock up front, so two writers queue on the
         busy timeout instead of failing on a lock upgrade."""
@@ -252,10 +262,11 @@ class RunStore:
 
     def get(self, run_id: str) -> RunRecord:
         """The run with its transitions; KeyError when unknown."""
-        row = self._db.read().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no run {run_id!r} in {self.path}")
-        return self._record(row)
+        with self._db.snapshot() as db:
+            row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no run {run_id!r} in {self.path}")
+            return self._record(row)
 
     def _record(self, row: sqlite3.Row) -> RunRecord:
         steps = self._db.read().execute(
@@ -278,10 +289,9 @@ class RunStore:
 
     def unfinished(self) -> list[RunRecord]:
         """Runs never finished, oldest first."""
-        rows = self._db.read().execute(
-            "SELECT * FROM runs WHERE finished_at IS NULL ORDER BY started_at"
-        )
-        return [self._record(r) for r in rows.fetchall()]
+        with self._db.snapshot() as db:
+            rows = db.execute("SELECT * FROM runs WHERE finished_at IS NULL ORDER BY started_at")
+            return [self._record(r) for r in rows.fetchall()]
 
     def close_unfinished(
         self, reason: str, *, stale_after_s: float = STALE_AFTER_S
@@ -303,12 +313,13 @@ class RunStore:
 
     def recent(self, limit: int = 5) -> list[RunRecord]:
         """The latest finished runs, newest first, with their summaries."""
-        rows = self._db.read().execute(
-            "SELECT * FROM runs WHERE finished_at IS NOT NULL"
-            " ORDER BY finished_at DESC, rowid DESC LIMIT ?",
-            (limit,),
-        )
-        return [self._record(r) for r in rows.fetchall()]
+        with self._db.snapshot() as db:
+            rows = db.execute(
+                "SELECT * FROM runs WHERE finished_at IS NOT NULL"
+                " ORDER BY finished_at DESC, rowid DESC LIMIT ?",
+                (limit,),
+            )
+            return [self._record(r) for r in rows.fetchall()]
 
 
 def briefing(runs: Sequence[RunRecord], max_chars: int = 1500) -> str:
