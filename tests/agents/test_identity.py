@@ -198,3 +198,23 @@ def test_reflection_prompt_is_small_and_asks_for_bulleted_general_rules(tmp_path
     assert "needs the network" in prompt
     assert "run 8:" in prompt and "run 4:" not in prompt  # only the latest few runs
     assert len(prompt) < 8000
+
+
+def test_a_reflected_rule_that_keeps_failing_is_pruned(tmp_path: Path) -> None:
+    from greenpatch.agents import transcript
+    from greenpatch.agents.gateway import CallRecord
+
+    with transcript.Transcript(tmp_path, "r1") as t:
+        t.event("tests", "3 failed: ZeroDivisionError", phase="TEST", iteration=1)
+        t.call(CallRecord("coder", "m", 10, 5, 0.0, 0.1), [], "prose, no diff", "format_error")
+        t.summary(task="fix the mean", status="failed", summary="never produced a diff")
+    digest = transcript.digest(transcript.read(tmp_path, "r1"))
+    assert "format_error" in digest and "fix the mean" in digest
+    ids = Identities(tmp_path)
+    gw = gateway_replying("reflect-then-prune", f"- {KEEP_SMALL}")
+    [rule] = ids.reflect("coder", gw, [digest])
+    for _ in range(5):
+        ids.record_outcome("coder", [r.id for r in ids.rules_for("coder")], success=False)
+    assert [r.id for r in ids.prune(role="coder")] == [rule.id]
+    assert ids.rules_for("coder") == []
+    assert [v.change for v in ids.history("coder")][-1] == f"pruned rules [{rule.id}]"
