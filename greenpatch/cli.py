@@ -80,6 +80,10 @@ def _configure_logging(verbose: int, log_file: Path | None) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     match args.command:
         case "run":
@@ -124,8 +128,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             from greenpatch.agents import local_models
 
             if args.model_command == "pull":
-                return local_models.pull_command(args.name)
-            return local_models.list_command()
+                local_models.pull(args.name or local_models.DEFAULT, progress=_to_stderr)
+                return 0
+            for m in local_models.CATALOGUE.values():
+                state = "pulled" if local_models.is_pulled(m.name) else "not pulled"
+                print(f"{m.model_id:28} {m.size_mb:>5} MB  {state:10}  {m.description}")
+            return 0
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
 
 

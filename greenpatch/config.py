@@ -91,9 +91,7 @@ def _snake(name: str) -> str:
 
 
 def _normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        _snake(k): _normalise_keys(v) if isinstance(v, Mapping) else v for k, v in data.items()
-    }
+    return {_snake(k): _normalise_keys(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
 def merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,14 +128,18 @@ def file_layer(workspace: Path | None) -> tuple[dict[str, Any], list[str]]:
 
 def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
     """`GREENPATCH_A__B=value` becomes `{"a": {"b": "value"}}`; `GREENPATCH_MODEL` is
-    shorthand for `GREENPATCH_MODELS__DEFAULT`."""
+    shorthand for `GREENPATCH_MODELS__DEFAULT`. Variables that name no setting are left
+    alone: the prefix is shared with non-settings such as GREENPATCH_MODEL_DIR."""
     data: dict[str, Any] = {}
+    known = {f.name for f in dataclasses.fields(Settings)}
     for key, value in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
         path = key[len(ENV_PREFIX) :].lower().split("__")
         if path == ["model"]:
             path = ["models", "default"]
+        if path[0] not in known:
+            continue  # other tools' variables share the prefix (GREENPATCH_MODEL_DIR, ...)
         node = data
         for part in path[:-1]:
             node = node.setdefault(part, {})
@@ -207,8 +209,16 @@ def _coerce(raw: Any, hint: Any) -> Any:
     if hint is bool:
         if isinstance(raw, bool):
             return raw
-        if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on", "0",
-                                                            "false", "no", "off"):
+        if isinstance(raw, str) and raw.strip().lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        ):
             return raw.strip().lower() in ("1", "true", "yes", "on")
         raise ValueError(f"{raw!r} is not true or false")
     if hint in (int, float):

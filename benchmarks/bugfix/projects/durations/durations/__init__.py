@@ -1,0 +1,1 @@
+"""Parse and format human-friendly durations."""

@@ -1,0 +1,1 @@
+"""Typed application settings read from environment variables."""

@@ -1,0 +1,1 @@
+"""A small warehouse inventory with tags."""

@@ -1,0 +1,1 @@
+"""Invoices with line items, tax and simple statistics."""

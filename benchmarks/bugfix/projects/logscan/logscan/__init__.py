@@ -1,0 +1,1 @@
+"""Scan application log files for problems."""

@@ -1,0 +1,1 @@
+"""A least-recently-used cache for expensive lookups."""

@@ -1,0 +1,1 @@
+"""Exact money amounts stored as integer cents."""

@@ -1,0 +1,1 @@
+"""An organisation chart: who reports to whom."""

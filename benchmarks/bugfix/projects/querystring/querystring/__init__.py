@@ -1,0 +1,1 @@
+"""Parse and build URL query strings."""

@@ -1,0 +1,1 @@
+"""Plain-text sales reports."""

@@ -1,0 +1,1 @@
+"""A fixed-size buffer of recent metric samples."""

@@ -1,0 +1,1 @@
+"""Semantic version strings: parsing, ordering and constraints."""

@@ -1,0 +1,1 @@
+"""Monthly subscriptions and their billing dates."""

@@ -1,0 +1,1 @@
+"""Small text helpers for titles, URLs and previews."""

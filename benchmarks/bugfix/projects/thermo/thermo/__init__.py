@@ -1,0 +1,1 @@
+"""Temperature readings from weather stations."""

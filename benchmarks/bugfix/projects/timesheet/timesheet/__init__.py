@@ -1,0 +1,1 @@
+"""Shift times and weekly pay for hourly staff."""

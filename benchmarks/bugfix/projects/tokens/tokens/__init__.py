@@ -1,0 +1,1 @@
+"""Session tokens with expiry, for a small web service."""

@@ -1,0 +1,1 @@
+"""A tiny shop: the example workspace of Greenpatch's quick start."""

@@ -1,0 +1,207 @@
+"""The coder (and, with a failure in hand, the debugger): asks a model for a change in the edit
+format that suits it, and turns the reply into `FileChange`s or a reason the model can act on.
+
+Formats: `udiff` (capable models), `search_replace`, and `whole` (small models): the model
+rewrites only the functions it was shown, which we splice back into their files.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.resources
+import logging
+import re
+import string
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from greenpatch import patch
+from greenpatch.agents.context import CodeUnit, Reader, units_in
+from greenpatch.agents.gateway import Gateway, Message
+from greenpatch.errors import FormatError, PatchRefused
+
+log = logging.getLogger(__name__)
+
+FORMAT_RETRIES = 2
+_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL)
+
+
+@functools.cache
+def template(name: str) -> string.Template:
+    text = importlib.resources.files("greenpatch.agents").joinpath(f"prompts/{name}.txt")
+    return string.Template(text.read_text(encoding="utf-8"))
+
+
+def render(name: str, **values: str) -> str:
+    return template(name).safe_substitute(values)
+
+
+def edit_format_for(model: str, configured: str) -> str:
+    """`auto` gives the embedded small models the function-rewrite format, others diffs."""
+    if configured != "auto":
+        return configured
+    return "whole" if model.startswith("local/") else "udiff"
+
+
+@dataclass(frozen=True)
+class Brief:
+    """Everything one coder turn needs, already focused."""
+
+    task: str
+    units: tuple[CodeUnit, ...]
+    files: tuple[tuple[str, str], ...]  # (path, text) shown whole to capable models
+    tests: str = ""
+    failure: str = ""
+
+
+def build_prompt(brief: Brief, fmt: str) -> str:
+    failure = render("failure", text=brief.failure.strip()) if brief.failure.strip() else ""
+    if fmt == "whole" and brief.units:
+        paths = ", ".join(dict.fromkeys(u.path for u in brief.units))
+        units = "\n\n".join(textwrap.dedent(u.source).rstrip() for u in brief.units)
+        tests = f"\nThe test that checks it:\n```python\n{brief.tests.rstrip()}\n```\n"
+        return render(
+            "coder_whole",
+            task=brief.task,
+            paths=paths,
+            units=units,
+            tests=tests if brief.tests.strip() else "",
+            failure=failure,
+        )
+    files = "\n".join(f"{path}:\n```\n{text.rstrip()}\n```\n" for path, text in brief.files)
+    name = "coder_search_replace" if fmt == "search_replace" else "coder_udiff"
+    return render(name, task=brief.task, files=files, failure=failure)
+
+
+def ask(
+    gateway: Gateway, role: str, brief: Brief, read: Reader
+) -> tuple[tuple[patch.FileChange, ...], str]:
+    """One coder turn: prompt, then up to FORMAT_RETRIES corrections of unusable replies.
+    Returns the changes and the format used; raises FormatError when the model never gave a
+    usable edit."""
+    model = gateway.model_for(role)
+    fmt = edit_format_for(model, gateway.settings.models.edit_format)
+    if fmt == "whole" and not brief.units:
+        fmt = "udiff"  # nothing focused to rewrite: fall back to a diff over whole files
+    messages: list[Message] = [
+        {"role": "system", "content": render("system", role=f"the {role}").strip()},
+        {"role": "user", "content": build_prompt(brief, fmt)},
+    ]
+    reason = ""
+    for _ in range(FORMAT_RETRIES + 1):
+        reply = gateway.complete(role, messages).text
+        try:
+            return parse_reply(reply, fmt, brief.units, read), fmt
+        except (FormatError, PatchRefused) as exc:
+            reason = str(exc)
+            log.info("%s reply unusable (%s): %s", role, fmt, reason[:300])
+            messages += [
+                {"role": "assistant", "content": reply},
+                {"role": "user", "content": render("retry", reason=reason)},
+            ]
+    raise FormatError(f"the {role} gave no usable edit: {reason}")
+
+
+def parse_reply(
+    reply: str, fmt: str, units: Sequence[CodeUnit], read: Reader
+) -> tuple[patch.FileChange, ...]:
+    """Turn a model reply into changes, or raise with a message for the model."""
+    if fmt == "whole":
+        return splice_units(reply, units, read)
+    if fmt == "search_replace":
+        result = patch.parse_search_replace(reply, read)
+    else:
+        result = patch.apply_patch(reply, read)
+    if not result.ok:
+        raise PatchRefused(result.message_for_model())
+    if not result.changes:
+        raise FormatError("the reply changes nothing")
+    return result.changes
+
+
+def extract_code(reply: str) -> str:
+    """The Python code of a reply: its fenced blocks, or the reply itself when it parses."""
+    blocks = [b for b in _FENCE.findall(reply) if b.strip()]
+    candidates = ["\n\n".join(blocks), *blocks] if blocks else [reply]
+    for code in candidates:
+        code = textwrap.dedent(code)
+        try:
+            ast.parse(code)
+        except SyntaxError:
+            continue
+        return code
+    if blocks:
+        try:
+            ast.parse(textwrap.dedent(blocks[0]))
+        except SyntaxError as exc:
+            raise FormatError(f"the code does not parse: line {exc.lineno}: {exc.msg}") from exc
+    raise FormatError("no ```python block with the corrected code was found")
+
+
+def splice_units(
+    reply: str, units: Sequence[CodeUnit], read: Reader
+) -> tuple[patch.FileChange, ...]:
+    """Replace each shown unit by the reply's definition of the same name."""
+    code = extract_code(reply)
+    tree = ast.parse(code)
+    lines = code.splitlines(keepends=True)
+    new_defs: dict[str, str] = {}
+    imports: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            new_defs[node.name] = "".join(lines[start - 1 : node.end_lineno])
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            imports.append("".join(lines[node.lineno - 1 : node.end_lineno]).strip())
+    replaced = [u for u in units if u.name in new_defs]
+    if not replaced:
+        shown = ", ".join(u.name for u in units)
+        raise FormatError(f"the reply defines none of the functions shown ({shown})")
+    changes: list[patch.FileChange] = []
+    for path in dict.fromkeys(u.path for u in replaced):
+        old = read(path)
+        if old is None:
+            raise FormatError(f"{path} does not exist")
+        new = _replace_in_file(old, [u for u in replaced if u.path == path], new_defs, imports)
+        try:
+            compile(new, path, "exec")
+        except SyntaxError as exc:
+            raise FormatError(f"{path} would not compile: line {exc.lineno}: {exc.msg}") from exc
+        if new != old:
+            changes.append(patch.from_whole_file(path, old, new))
+    if not changes:
+        raise FormatError("the reply is identical to the code shown, which fails the tests")
+    return tuple(changes)
+
+
+def _replace_in_file(
+    old: str, units: Sequence[CodeUnit], new_defs: dict[str, str], imports: Sequence[str]
+) -> str:
+    lines = old.splitlines(keepends=True)
+    # Re-locate each unit in the current text; the brief may predate earlier splices.
+    current = {u.qualname: u for u in units_in(units[0].path, old)}
+    for unit in sorted(units, key=lambda u: u.start, reverse=True):
+        target = current.get(unit.qualname, unit)
+        body = textwrap.indent(textwrap.dedent(new_defs[unit.name]).rstrip() + "\n", target.indent)
+        lines[target.start - 1 : target.end] = [body]
+    text = "".join(lines)
+    missing = [i for i in imports if i not in text]
+    if missing:
+        text = _add_imports(text, missing)
+    return text
+
+
+def _add_imports(text: str, imports: Sequence[str]) -> str:
+    """Put new imports after the file's last top-level import (or at the top)."""
+    try:
+        body = ast.parse(text).body
+    except SyntaxError:
+        return text
+    last = max(
+        (n.end_lineno or 0 for n in body if isinstance(n, ast.Import | ast.ImportFrom)), default=0
+    )
+    lines = text.splitlines(keepends=True)
+    lines[last:last] = [i + "\n" for i in imports]
+    return "".join(lines)

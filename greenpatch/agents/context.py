@@ -1,0 +1,172 @@
+"""Focused context for small models: the failing test, the failed assertion and the one or two
+functions under repair, never whole files (measured: given the whole module and its tests, the
+1.5B model echoed the tests back; given the function and the failed assertion it fixed it)."""
+
+from __future__ import annotations
+
+import ast
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+Reader = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class CodeUnit:
+    """A function or class in a file, with its exact source lines (1-based, inclusive,
+    decorators included)."""
+
+    path: str
+    name: str
+    qualname: str
+    start: int
+    end: int
+    source: str
+    indent: str
+
+
+def units_in(path: str, text: str) -> list[CodeUnit]:
+    """Every function, method and class of a Python file."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    lines = text.splitlines(keepends=True)
+    out: list[CodeUnit] = []
+
+    def visit(body: Iterable[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                end = node.end_lineno or node.lineno
+                first = lines[start - 1]
+                out.append(
+                    CodeUnit(
+                        path=path,
+                        name=node.name,
+                        qualname=prefix + node.name,
+                        start=start,
+                        end=end,
+                        source="".join(lines[start - 1 : end]),
+                        indent=first[: len(first) - len(first.lstrip())],
+                    )
+                )
+                if isinstance(node, ast.ClassDef):
+                    visit(node.body, prefix + node.name + ".")
+
+    visit(tree.body, "")
+    return out
+
+
+def unit_at(path: str, text: str, line: int) -> CodeUnit | None:
+    """The innermost function or class containing a 1-based line."""
+    best: CodeUnit | None = None
+    for unit in units_in(path, text):
+        if unit.start <= line <= unit.end and (best is None or unit.start >= best.start):
+            best = unit
+    return best
+
+
+def unit_named(path: str, text: str, name: str) -> CodeUnit | None:
+    for unit in units_in(path, text):
+        if name in (unit.qualname, unit.name):
+            return unit
+    return None
+
+
+def _called_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name):
+                names.add(node.func.id)
+            elif isinstance(node.func, ast.Attribute):
+                names.add(node.func.attr)
+    return names
+
+
+def imported_modules(text: str) -> dict[str, str]:
+    """Imported name -> module path candidate (`pkg/mod.py`) for `from x import y` and
+    `import x` statements of a test file."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return {}
+    found: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                found[alias.asname or alias.name] = node.module.replace(".", "/")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                found[alias.asname or alias.name.split(".")[0]] = alias.name.replace(".", "/")
+    return found
+
+
+def module_files(module: str) -> tuple[str, ...]:
+    """Where a module may live in a workspace (flat and src layouts)."""
+    return (
+        f"{module}.py",
+        f"{module}/__init__.py",
+        f"src/{module}.py",
+        f"src/{module}/__init__.py",
+    )
+
+
+def functions_under_test(test_path: str, test_name: str, read: Reader) -> list[CodeUnit]:
+    """The project functions a test calls, found through the test module's imports."""
+    text = read(test_path)
+    if text is None:
+        return []
+    test = unit_named(test_path, text, test_name)
+    if test is None:
+        return []
+    called = _called_names(test.source)
+    imports = imported_modules(text)
+    units: list[CodeUnit] = []
+    for name in sorted(called):
+        module = imports.get(name)
+        candidates: list[tuple[str, str]] = []
+        if module:
+            # `from pkg.mod import f` -> f in pkg/mod.py; `import pkg.mod` -> attribute of it
+            candidates += [(f, name) for f in module_files(module)]
+        candidates += [(f, name) for mod in set(imports.values()) for f in module_files(mod)]
+        for file, symbol in candidates:
+            source = read(file)
+            unit = unit_named(file, source, symbol) if source else None
+            if unit and unit not in units:
+                units.append(unit)
+                break
+    return units
+
+
+def failing_frame_units(frames: Iterable[tuple[str, int]], read: Reader) -> list[CodeUnit]:
+    """Functions containing the given (path, 1-based line) frames, skipping test files."""
+    units: list[CodeUnit] = []
+    for path, line in frames:
+        if is_test_file(path):
+            continue
+        text = read(path)
+        unit = unit_at(path, text, line) if text else None
+        if unit and unit not in units:
+            units.append(unit)
+    return units
+
+
+def is_test_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.startswith("test_") or name.endswith("_test.py") or "/tests/" in f"/{path}"
+
+
+def split_nodeid(nodeid: str) -> tuple[str, str]:
+    """`tests/test_x.py::TestA::test_b[1]` -> (`tests/test_x.py`, `test_b`)."""
+    path, _, rest = nodeid.partition("::")
+    name = rest.rsplit("::", 1)[-1].split("[", 1)[0]
+    return path, name

@@ -1,0 +1,110 @@
+"""`greenpatch run`: one run without an editor, sharing `run_task` with the server."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from greenpatch import patch
+from greenpatch.agents.loop import Run, run_task
+from greenpatch.agents.types import RunEvent, RunResult, TaskRequest
+from greenpatch.config import load_settings
+from greenpatch.errors import StaleDocument, WorkspaceError
+
+log = logging.getLogger(__name__)
+
+
+def run_command(task: str, workspace: Path, *, model: str | None, yes: bool, as_json: bool) -> int:
+    """Exit 0 when a green proposal was produced (and applied, with --yes)."""
+    if not workspace.is_dir():
+        raise WorkspaceError(f"workspace {workspace} is not a directory")
+    editor: dict[str, Any] = {"models": {"default": model}} if model else {}
+    loaded = load_settings(workspace, editor=editor)
+    for problem in loaded.problems:
+        _say(f"setting ignored: {problem}")
+    run = Run(TaskRequest(task=task, workspace=workspace), loaded.settings, on_event=_progress)
+    result = run_task(run)
+    applied: list[str] = []
+    if result.proposal and yes:
+        applied = write_changes(workspace, result.proposal.changes)
+    if as_json:
+        print(json.dumps(result_json(result, applied), indent=2))  # noqa: T201 - CLI output
+    else:
+        _say(
+            f"{result.status}: {result.message} ({result.duration_s:.1f}s, ${result.cost_usd:.4f})"
+        )
+        if result.proposal:
+            sys.stdout.write(result.proposal.diff)
+            if not yes:
+                _say("not applied; run again with --yes to apply it")
+    return 0 if result.status == "green" else 1
+
+
+def _say(line: str) -> None:
+    print(f"greenpatch: {line}", file=sys.stderr, flush=True)  # noqa: T201 - CLI output
+
+
+def _progress(event: RunEvent) -> None:
+    if event.kind in ("phase", "tests", "iteration"):
+        _say(f"[{event.phase}#{event.iteration}] {event.message}")
+
+
+def result_json(result: RunResult, applied: Sequence[str]) -> dict[str, Any]:
+    proposal = result.proposal
+    return {
+        "run_id": result.run_id,
+        "status": result.status,
+        "message": result.message,
+        "iterations": result.iterations,
+        "cost_usd": result.cost_usd,
+        "duration_s": result.duration_s,
+        "diff": proposal.diff if proposal else "",
+        "files": [c.path for c in proposal.changes] if proposal else [],
+        "evidence": dataclasses.asdict(proposal.evidence) if proposal else None,
+        "applied": list(applied),
+        "calls": [dataclasses.asdict(c) for c in proposal.calls] if proposal else [],
+    }
+
+
+def write_changes(workspace: Path, changes: Sequence[patch.FileChange]) -> list[str]:
+    """Write a proposal to disk, all or nothing: if any file changed since the run read it,
+    nothing is written."""
+    root = workspace.resolve()
+    for change in changes:
+        for path, expected in ((change.old_path or change.path, change.old_text),):
+            target = root / path
+            current = target.read_text(encoding="utf-8") if target.is_file() else None
+            if current != expected:
+                raise StaleDocument(f"{path} changed since the run read it; nothing was written")
+    written: list[str] = []
+    for change in changes:
+        target = root / change.path
+        if change.old_path and change.old_path != change.path:
+            (root / change.old_path).unlink(missing_ok=True)
+        if change.new_text is None:
+            target.unlink(missing_ok=True)
+        else:
+            _atomic_write(target, change.new_text)
+        written.append(change.path)
+    return written
+
+
+def _atomic_write(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,78 @@
+"""Plain data the agents room hands to the server and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from greenpatch.agents.gateway import CallRecord
+from greenpatch.patch import FileChange
+
+TaskKind = Literal["fix", "implement", "task"]
+EventKind = Literal[
+    "started", "phase", "iteration", "tests", "proposal", "failed", "cancelled", "finished"
+]
+RunStatus = Literal["green", "failed", "cancelled", "error"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskRequest:
+    """What the user asked for, and where."""
+
+    task: str
+    workspace: Path
+    kind: TaskKind = "task"
+    # Where the gesture happened (workspace-relative POSIX path, 0-based line), if anywhere.
+    path: str | None = None
+    line: int | None = None
+    symbol: str | None = None
+    # Test node ids to run first and to judge the run by (empty: the whole suite).
+    tests: tuple[str, ...] = ()
+    # The editor's unsaved buffers: workspace-relative path -> text.
+    buffers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    run_id: str
+    kind: EventKind
+    message: str
+    phase: str = ""
+    iteration: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the tests said before the change and after it."""
+
+    before: str
+    after: str
+    failing_before: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A green change, ready for review. `changes` carry the text each was made against."""
+
+    run_id: str
+    task: str
+    changes: tuple[FileChange, ...]
+    diff: str
+    evidence: Evidence
+    iterations: int
+    cost_usd: float
+    calls: tuple[CallRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    status: RunStatus
+    message: str
+    proposal: Proposal | None = None
+    iterations: int = 0
+    cost_usd: float = 0.0
+    duration_s: float = 0.0

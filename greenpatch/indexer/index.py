@@ -1,0 +1,426 @@
+"""WorkspaceIndex: the public face of the indexer (see README.md for the contract)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from greenpatch.errors import Cancelled, WorkspaceError
+from greenpatch.indexer import retrieval
+from greenpatch.indexer.catalog import Catalog
+from greenpatch.indexer.chunking import CHUNKER_VERSION, chunk_file
+from greenpatch.indexer.embeddings import CachedEmbedder, Embedder, make_embedder
+from greenpatch.indexer.files import (
+    MAX_FILE_BYTES,
+    FileInfo,
+    IgnoreRules,
+    decode,
+    read_bytes,
+    stat_file,
+    walk,
+)
+from greenpatch.indexer.manifest import FileRecord, Manifest
+from greenpatch.indexer.retrieval import Mode, embed_text
+from greenpatch.indexer.store import (
+    ChunkStore,
+    collection_name,
+    store_dir,
+    workspace_prefix,
+)
+from greenpatch.indexer.types import Chunk, IndexStats, SearchResult
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+BATCH_CHUNKS = 256  # chunks embedded and written per store call
+
+
+@dataclass
+class _Tally:
+    changed: int = 0
+    removed: int = 0
+    skipped: int = 0
+
+
+class WorkspaceIndex:
+    """A live hybrid index of one workspace.
+
+    `update()` and `search()` are thread-safe and may run concurrently; writes are
+    serialised. Nothing here touches an event loop: callers on one use
+    `update_in_background()` or run calls in a thread.
+    """
+
+    def __init__(
+        self,
+        workspace: Path,
+        *,
+        chroma_url: str = "",
+        embedding: str = "local",
+        index_dir: Path | None = None,
+        embedder: Embedder | None = None,
+        embed_cache: Path | None = None,
+        max_file_bytes: int = MAX_FILE_BYTES,
+    ) -> None:
+        root = Path(workspace).resolve()
+        if not root.is_dir():
+            raise WorkspaceError(f"workspace {workspace} is not a directory")
+        self.root = root
+        self.index_dir = index_dir or root / ".greenpatch" / "index"
+        self.rules = IgnoreRules(root)
+        self.catalog = Catalog()
+        self._chroma_url = chroma_url
+        self._embedding = embedding
+        self._embedder_arg = embedder
+        self._embed_cache = embed_cache
+        self._max_bytes = max_file_bytes
+        self._open_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._running = threading.Event()
+        self._running.set()
+        self._stopping = False
+        self._store: ChunkStore | None = None
+        self._manifest: Manifest | None = None
+        self._embedder: CachedEmbedder | None = None
+        self._note = ""
+        self._executor: ThreadPoolExecutor | None = None
+        self._watcher: Any = None
+
+    # -- opening -------------------------------------------------------------------------
+    def _open(self) -> tuple[ChunkStore, Manifest, CachedEmbedder]:
+        with self._open_lock:
+            if self._store is not None and not self._store_vanished():
+                assert self._manifest is not None and self._embedder is not None
+                return self._store, self._manifest, self._embedder
+            if self._store is not None:
+                log.warning("index directory %s vanished; rebuilding", self.index_dir)
+                self._note = "the index directory was deleted; rebuilt it"
+                self.catalog = Catalog()
+                self._store.close()
+                if self._embedder is not None:
+                    self._embedder.close()
+            inner = self._embedder_arg or make_embedder(self._embedding)
+            cache = self._embed_cache or self.index_dir / "embeddings.sqlite"
+            self._embedder = CachedEmbedder(inner, cache)
+            name = collection_name(self.root, inner.model_id, CHUNKER_VERSION)
+            store, note = ChunkStore.open(self.index_dir, self._chroma_url, name)
+            dropped = store.drop_others(workspace_prefix(self.root))
+            if dropped:
+                self._note = f"embedding model or chunker changed; rebuilt (dropped {dropped})"
+            self._note = note or self._note
+            self._manifest = Manifest.load(self.index_dir / "manifest.json", name)
+            self._load_catalog(store, self._manifest)
+            self._store = store
+            return store, self._manifest, self._embedder
+
+    def _store_vanished(self) -> bool:
+        return not self._chroma_url and not store_dir(self.index_dir).exists()
+
+    def _load_catalog(self, store: ChunkStore, manifest: Manifest) -> None:
+        """Rebuild BM25 and metadata from the store; the manifest decides what is live."""
+        wanted = {k: p for p, rec in manifest.files.items() for k in rec.keys}
+        by_path: dict[str, dict[str, Chunk]] = {}
+        orphans = []
+        for stored in store.scan():
+            path = wanted.get(stored.key)
+            if path is None:
+                orphans.append(stored.key)
+            else:
+                by_path.setdefault(path, {})[stored.key] = stored.chunk
+        for path, rec in list(manifest.files.items()):
+            chunks = by_path.get(path, {})
+            if len(chunks) != len(rec.keys):  # the store lost some: index the file again
+                del manifest.files[path]
+                orphans.extend(chunks)
+            else:
+                self.catalog.set_file(path, chunks)
+        if orphans:
+            log.info("removing %d chunks left by an interrupted update", len(orphans))
+            store.delete(orphans)
+
+    # -- updating ------------------------------------------------------------------------
+    def update(self, progress: Progress | None = None) -> IndexStats:
+        """Bring the index up to date with the workspace on disk (incremental: unchanged
+        files are recognised by size and mtime, then by content hash)."""
+        started = time.monotonic()
+        with self._write_lock:
+            store, manifest, embedder = self._open()
+            computed = embedder.computed
+            self.rules.reset()
+            found: dict[str, FileInfo] = {}
+            for info in walk(self.root, self.rules, self._max_bytes):
+                found[info.path] = info
+                if len(found) % 2000 == 0:
+                    self._checkpoint()
+            changed = [i for p, i in found.items() if not _same(manifest.files.get(p), i)]
+            removed = [p for p in manifest.files if p not in found]
+            tally = self._apply(store, manifest, changed, removed, progress)
+            return self._stats(started, tally, embedder.computed - computed)
+
+    def apply_paths(self, paths: Iterable[str]) -> IndexStats:
+        """Re-index just these workspace-relative paths (files or directories; created,
+        modified or deleted): the watcher's entry point."""
+        started = time.monotonic()
+        with self._write_lock:
+            store, manifest, embedder = self._open()
+            computed = embedder.computed
+            changed: dict[str, FileInfo] = {}
+            removed: set[str] = set()
+            for rel in paths:
+                self._classify(rel, manifest, changed, removed)
+            todo = [i for i in changed.values() if not _same(manifest.files.get(i.path), i)]
+            tally = self._apply(store, manifest, todo, sorted(removed - set(changed)), None)
+            return self._stats(started, tally, embedder.computed - computed)
+
+    def _classify(
+        self, rel: str, manifest: Manifest, changed: dict[str, FileInfo], removed: set[str]
+    ) -> None:
+        if (self.root / rel).is_dir() and not (self.root / rel).is_symlink():
+            if self.rules.ignored(rel, True):
+                return
+            prefix = rel + "/"
+            removed.update(p for p in manifest.files if p.startswith(prefix))
+            changed.update((i.path, i) for i in walk(self.root, self.rules, self._max_bytes, rel))
+            return
+        info = stat_file(self.root, rel, self.rules, self._max_bytes)
+        if info is not None:
+            changed[rel] = info
+            return
+        prefix = rel + "/"  # a deleted directory
+        removed.update(p for p in manifest.files if p == rel or p.startswith(prefix))
+
+    def _apply(
+        self,
+        store: ChunkStore,
+        manifest: Manifest,
+        changed: list[FileInfo],
+        removed: list[str],
+        progress: Progress | None,
+    ) -> _Tally:
+        tally = _Tally(removed=len(removed))
+        total = len(changed) + len(removed)
+        for path in removed:
+            self._remove(store, manifest, path)
+        batch: list[tuple[FileInfo, str, dict[str, Chunk]]] = []
+        pending = 0
+        for done, info in enumerate(changed, start=len(removed) + 1):
+            self._checkpoint()
+            data = read_bytes(self.root, info.path, self._max_bytes)
+            text = decode(data) if data is not None else None
+            if data is None or text is None:
+                tally.skipped += 1
+                if info.path in manifest.files:
+                    self._remove(store, manifest, info.path)
+                continue
+            sha = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+            record = manifest.files.get(info.path)
+            if record is not None and record.sha1 == sha:  # touched, not changed
+                record.size, record.mtime_ns = info.size, info.mtime_ns
+                continue
+            chunks = {c.key(): c for c in chunk_file(info.path, text)}
+            batch.append((info, sha, chunks))
+            pending += len(chunks)
+            tally.changed += 1
+            if pending >= BATCH_CHUNKS:
+                self._flush(store, manifest, batch)
+                batch, pending = [], 0
+                if progress is not None:
+                    progress(done, total)
+        self._flush(store, manifest, batch)
+        if progress is not None:
+            progress(total, total)
+        manifest.save(self.index_dir / "manifest.json")
+        return tally
+
+    def _flush(
+        self,
+        store: ChunkStore,
+        manifest: Manifest,
+        batch: list[tuple[FileInfo, str, dict[str, Chunk]]],
+    ) -> None:
+        """Embed what is new, write it, and only then make it searchable."""
+        if not batch:
+            return
+        assert self._embedder is not None
+        new: dict[str, Chunk] = {}
+        moved: dict[str, Chunk] = {}
+        stale: list[str] = []
+        for info, _, chunks in batch:
+            old = self.catalog.disk_chunks(info.path)
+            for key, chunk in chunks.items():
+                if key not in old:
+                    new[key] = chunk
+                elif (old[key].start_line, old[key].end_line) != (chunk.start_line, chunk.end_line):
+                    moved[key] = chunk
+            stale.extend(k for k in old if k not in chunks)
+        present = store.existing(list(new))  # written before an interruption
+        moved.update((k, new.pop(k)) for k in present)
+        keys = list(new)
+        vectors = self._embedder.embed([embed_text(new[k]) for k in keys])
+        store.upsert(keys, [new[k] for k in keys], vectors)
+        store.relocate(list(moved), list(moved.values()))
+        store.delete(stale)
+        for info, sha, chunks in batch:
+            self.catalog.set_file(info.path, chunks)
+            manifest.files[info.path] = FileRecord(info.size, info.mtime_ns, sha, list(chunks))
+
+    def _remove(self, store: ChunkStore, manifest: Manifest, path: str) -> None:
+        record = manifest.files.pop(path, None)
+        if record is not None:
+            store.delete(record.keys)
+        self.catalog.remove_file(path)
+
+    def _checkpoint(self) -> None:
+        """Where a long update waits while paused and ends when the index stops."""
+        self._running.wait()
+        if self._stopping:
+            raise Cancelled("indexing stopped")
+
+    def _stats(self, started: float, tally: _Tally, embedded: int) -> IndexStats:
+        _, chunks = self.catalog.counts()
+        files = len(self._manifest.files) if self._manifest is not None else 0
+        note, self._note = self._note, ""
+        return IndexStats(
+            files=files,
+            chunks=chunks,
+            seconds=round(time.monotonic() - started, 3),
+            changed_files=tally.changed,
+            removed_files=tally.removed,
+            embedded_chunks=embedded,
+            skipped_files=tally.skipped,
+            rebuilt=bool(note),
+            note=note,
+        )
+
+    # -- searching -----------------------------------------------------------------------
+    def search(
+        self, query: str, *, top_k: int = 10, files: bool = False, mode: Mode = "hybrid"
+    ) -> list[SearchResult]:
+        """Best chunks (or files) for a plain-language or code query. `mode` picks
+        "hybrid" (default), "bm25" or "dense" alone."""
+        store, _, embedder = self._open()
+        return retrieval.search(
+            self.catalog, store, embedder, query, top_k=top_k, files=files, mode=mode
+        )
+
+    # -- the editor's buffers ------------------------------------------------------------
+    def set_buffer(self, path: str, text: str) -> None:
+        """Make unsaved editor text of a file searchable in place of its saved content.
+        Lexical search sees it at once; its vectors follow from the worker thread."""
+        rel = self._rel(path)
+        if rel is None:
+            return
+        chunks = {c.key(): c for c in chunk_file(rel, text)}
+        self.catalog.set_buffer(rel, text, chunks)
+        self._submit(self._embed_buffer, rel)
+
+    def drop_buffer(self, path: str) -> None:
+        """Forget unsaved text (the editor closed or saved the file)."""
+        rel = self._rel(path)
+        if rel is None or self.catalog.buffer(rel) is None:
+            return
+        disk: dict[str, Chunk] | None = None
+        if rel in self.catalog.disk_paths():
+            data = read_bytes(self.root, rel, self._max_bytes)
+            text = decode(data) if data is not None else None
+            disk = {c.key(): c for c in chunk_file(rel, text)} if text is not None else None
+        self.catalog.drop_buffer(rel, disk)
+
+    def _embed_buffer(self, rel: str) -> None:
+        buf = self.catalog.buffer(rel)
+        if buf is None:
+            return
+        store, _, embedder = self._open()
+        missing = [k for k in buf.chunks if k not in buf.vectors]
+        vectors = store.vectors(missing)  # chunks unchanged since the last save
+        todo = [k for k in missing if k not in vectors]
+        if todo:
+            computed = embedder.embed([embed_text(buf.chunks[k]) for k in todo])
+            vectors.update(zip(todo, computed, strict=True))
+        self.catalog.add_buffer_vectors(rel, vectors)
+
+    def _rel(self, path: str) -> str | None:
+        p = Path(path)
+        if not p.is_absolute():
+            return p.as_posix()
+        try:
+            return p.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            log.debug("ignoring buffer outside the workspace: %s", path)
+            return None
+
+    # -- threads, watching, pausing ------------------------------------------------------
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gp-index")
+        future = self._executor.submit(fn, *args)
+        future.add_done_callback(_log_failure)
+        return future
+
+    def update_in_background(self, progress: Progress | None = None) -> Future[IndexStats]:
+        """update() on the index's worker thread; returns at once."""
+        return self._submit(self.update, progress)
+
+    def start_watching(self, progress: Progress | None = None) -> Future[IndexStats]:
+        """Index in the background, then follow file changes until stop()."""
+        from greenpatch.indexer.watcher import Watcher
+
+        initial = self.update_in_background(progress)
+        if self._watcher is None:
+            self._watcher = Watcher(
+                self.root,
+                self.rules,
+                on_paths=lambda paths: self._submit(self.apply_paths, paths),
+                on_rescan=lambda: self._submit(self.update),
+            )
+            self._watcher.start()
+        return initial
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Block until pending file events and queued work are processed (for tests and
+        the benchmark; never call on an event loop)."""
+        if self._watcher is not None:
+            self._watcher.flush()
+        self._submit(lambda: None).result(timeout)
+
+    def pause(self) -> None:
+        """Hold indexing at the next file boundary (searches keep working)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Continue after pause()."""
+        self._running.set()
+
+    def stop(self) -> None:
+        """Stop watching, cancel queued work, and close the store's resources."""
+        self._stopping = True
+        self._running.set()
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        if self._embedder is not None:
+            self._embedder.close()
+            self._embedder = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def _same(record: FileRecord | None, info: FileInfo) -> bool:
+    return record is not None and (record.size, record.mtime_ns) == (info.size, info.mtime_ns)
+
+
+def _log_failure(future: Future[Any]) -> None:
+    if not future.cancelled() and (exc := future.exception()) is not None:
+        if isinstance(exc, Cancelled):
+            return
+        log.error("background indexing failed: %s", exc, exc_info=exc)

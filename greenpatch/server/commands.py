@@ -1,0 +1,215 @@
+"""workspace/executeCommand handlers: start, watch and cancel runs; review and apply proposals.
+
+A run executes in a worker thread; its events travel back to the event loop, where they become
+work-done progress, log messages and `greenpatch/runEvent` notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from lsprotocol import types
+
+from greenpatch.agents.loop import Run, run_task
+from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest
+from greenpatch.config import merge
+from greenpatch.errors import GreenpatchError, WorkspaceError
+from greenpatch.server import reviewing
+from greenpatch.server.app import RUN_EVENT, GreenpatchServer, RunState, first_argument, guarded
+from greenpatch.server.review import Review
+
+log = logging.getLogger(__name__)
+
+COMMANDS = (
+    "greenpatch.runTask",
+    "greenpatch.showProposal",
+    "greenpatch.acceptProposal",
+    "greenpatch.rejectProposal",
+    "greenpatch.acceptHunk",
+    "greenpatch.rejectHunk",
+    "greenpatch.cancelRun",
+    "greenpatch.showRunLog",
+    "greenpatch.status",
+)
+
+
+def _request(ls: GreenpatchServer, args: dict[str, Any]) -> TaskRequest:
+    root = ls.session.root
+    if root is None or not root.is_dir():
+        raise WorkspaceError("open a folder first: Greenpatch works on a workspace folder")
+    task = str(args.get("task") or "").strip()
+    if not task:
+        raise GreenpatchError("say what to do: the task text is empty")
+    path = args.get("path")
+    if path is None and args.get("uri"):
+        path = ls.relative(str(args["uri"]))
+    kind: TaskKind = args["kind"] if args.get("kind") in ("fix", "implement", "task") else "task"
+    return TaskRequest(
+        task=task,
+        workspace=root,
+        kind=kind,
+        path=path,
+        line=args.get("line") if isinstance(args.get("line"), int) else None,
+        symbol=args.get("symbol"),
+        tests=tuple(str(t) for t in args.get("tests") or ()),
+        buffers=ls.buffers(),
+    )
+
+
+async def start_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, Any]:
+    """Start a run in the background; returns its id at once."""
+    if ls.session.active_run() is not None:
+        raise GreenpatchError("a run is already going; cancel it or wait for its proposal")
+    request = _request(ls, args)
+    settings = ls.session.settings
+    if args.get("model"):
+        editor = merge(ls.session.editor_settings, {"models": {"default": args["model"]}})
+        from greenpatch.config import load_settings
+
+        settings = load_settings(ls.session.root, editor=editor).settings
+    run = Run(request, settings, search=ls.live_index.search if ls.live_index else None)
+    state = RunState(run)
+    ls.loop = asyncio.get_running_loop()
+    run.on_event = lambda event: ls.from_thread(lambda: _on_event(ls, state, event))
+    ls.session.runs[run.run_id] = state
+    ls.session.latest_run = run.run_id
+    await _begin_progress(ls, state)
+    state.task = asyncio.create_task(_drive(ls, state))
+    return {"runId": run.run_id}
+
+
+async def _drive(ls: GreenpatchServer, state: RunState) -> RunResult:
+    result = await asyncio.to_thread(run_task, state.run)
+    state.result = result
+    _end_progress(ls, state, result)
+    if result.proposal:
+        ls.session.reviews[result.run_id] = Review(result.proposal)
+        ls.session.failing_tests.difference_update(result.proposal.evidence.failing_before)
+        if ls.session.settings.approval == "auto":
+            await reviewing.accept_all(ls, result.run_id)
+        else:
+            reviewing.publish(ls, result.run_id)
+            if not ls.native_review:  # a native client announces proposals itself
+                ls.tell(
+                    f"Greenpatch: {result.message}. Review it with 'Greenpatch: Show "
+                    "Proposal', or accept it with 'Greenpatch: Accept Proposal'."
+                )
+    elif result.status == "cancelled":
+        ls.tell("Greenpatch: run cancelled; nothing was changed.")
+    else:
+        ls.tell(f"Greenpatch: no change proposed: {result.message}", types.MessageType.Warning)
+    return result
+
+
+def _on_event(ls: GreenpatchServer, state: RunState, event: RunEvent) -> None:
+    ls.protocol.notify(
+        RUN_EVENT,
+        {
+            "runId": event.run_id,
+            "kind": event.kind,
+            "message": event.message,
+            "phase": event.phase,
+            "iteration": event.iteration,
+            "costUsd": round(event.cost_usd, 6),
+        },
+    )
+    ls.log_line(f"[{event.run_id} {event.phase}#{event.iteration}] {event.message}")
+    if state.progress_token and event.kind in ("phase", "iteration", "tests"):
+        ls.work_done_progress.report(
+            state.progress_token,
+            types.WorkDoneProgressReport(
+                message=f"{event.phase} #{event.iteration}: {event.message} "
+                f"(${event.cost_usd:.4f})",
+                cancellable=True,
+            ),
+        )
+
+
+async def _begin_progress(ls: GreenpatchServer, state: RunState) -> None:
+    window = ls.client_capabilities.window
+    if not (window and window.work_done_progress):
+        return
+    token = f"greenpatch-{state.run.run_id}-{uuid.uuid4().hex[:6]}"
+    try:
+        await ls.work_done_progress.create_async(token)
+    except Exception as exc:  # a client may refuse; the run goes on without a progress bar
+        log.info("no work-done progress: %s", exc)
+        return
+    state.progress_token = token
+    ls.work_done_progress.begin(
+        token,
+        types.WorkDoneProgressBegin(
+            title="Greenpatch", message=state.run.request.task[:80], cancellable=True
+        ),
+    )
+    future = ls.work_done_progress.tokens.get(token)
+    if future is not None:
+        future.add_done_callback(lambda f: state.run.cancel.set() if f.cancelled() else None)
+
+
+def _end_progress(ls: GreenpatchServer, state: RunState, result: RunResult) -> None:
+    if state.progress_token:
+        ls.work_done_progress.end(
+            state.progress_token,
+            types.WorkDoneProgressEnd(message=f"{result.status}: {result.message[:120]}"),
+        )
+
+
+def register(server: GreenpatchServer) -> None:
+    @server.command("greenpatch.runTask")
+    @guarded
+    async def run_task_command(ls: GreenpatchServer, *args: Any) -> Any:
+        return await start_run(ls, first_argument(args))
+
+    @server.command("greenpatch.fixFailingTests")
+    @guarded
+    async def fix_failing_tests(ls: GreenpatchServer, *args: Any) -> Any:
+        task = "Make the failing tests pass by fixing the code they test."
+        return await start_run(ls, {"task": task, "kind": "fix", **first_argument(args)})
+
+    @server.command("greenpatch.cancelRun")
+    @guarded
+    async def cancel_run(ls: GreenpatchServer, *args: Any) -> Any:
+        run_id = first_argument(args).get("runId")
+        state = ls.session.runs.get(run_id) if run_id else ls.session.active_run()
+        if state is None or state.result is not None:
+            return {"cancelled": None}
+        state.run.cancel.set()
+        return {"cancelled": state.run.run_id}
+
+    @server.command("greenpatch.status")
+    @guarded
+    async def status(ls: GreenpatchServer, *args: Any) -> Any:
+        active = ls.session.active_run()
+        if active is not None:
+            gw = active.run.gateway
+            return {
+                "state": "running",
+                "runId": active.run.run_id,
+                "costUsd": round(gw.cost_usd, 6) if gw else 0.0,
+            }
+        if ls.session.reviews:
+            return {"state": "review", "runId": ls.session.latest_run}
+        if ls.live_index is not None and ls.live_index.busy:
+            return {"state": "indexing"}
+        return {"state": "idle"}
+
+    @server.command("greenpatch.showRunLog")
+    @guarded
+    async def show_run_log(ls: GreenpatchServer, *args: Any) -> Any:
+        run_id = first_argument(args).get("runId") or ls.session.latest_run
+        state = ls.session.runs.get(run_id or "")
+        if state is None:
+            raise GreenpatchError("no run yet")
+        gw = state.run.gateway
+        lines = [f"run {state.run.run_id}: {state.run.request.task}"]
+        for r in gw.records if gw else []:
+            lines.append(
+                f"{r.agent:9} {r.model:32} {r.prompt_tokens:>6}+{r.completion_tokens:<6}"
+                f" ${r.cost_usd:.5f} {r.latency_s:6.2f}s {r.error}"
+            )
+        if state.result:
+            lines.append(f"{state.result.status}: {state.result.message}")
+        return {"text": "\n".join(lines)}

@@ -1,0 +1,25 @@
+"""End-to-end fixtures: a fresh copy of the example workspace and its scripted model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "shop"
+SCRIPT = REPO / "examples" / "scripted" / "fix-shop.json"
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    """A private copy of examples/shop (its tests fail until the discount bug is fixed)."""
+    target = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    return target
+
+
+@pytest.fixture
+def scripted_model() -> str:
+    return f"scripted/{SCRIPT}"

@@ -1,0 +1,121 @@
+"""Every command through a real LSP client: palette tasks, review document and CodeLens,
+undo, cancel, status, the run log, and bad arguments."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.e2e.lsp_client import client, execute, open_doc, run_fix, start_and_wait, suite_passes
+
+__all__ = ["client"]
+
+
+@pytest.mark.asyncio
+async def test_fix_failing_tests_accept_then_undo(client: LanguageClient) -> None:
+    shop: Path = client.shop  # type: ignore[attr-defined]
+    source = shop / "shop" / "pricing.py"
+    original = source.read_text()
+    run_id = await start_and_wait(client, "greenpatch.fixFailingTests")
+    assert (await execute(client, "greenpatch.status")) == {"state": "review", "runId": run_id}
+    await execute(client, "greenpatch.acceptProposal")
+    assert suite_passes(shop)
+    assert (await execute(client, "greenpatch.status")) == {"state": "idle"}
+    undone = await execute(client, "greenpatch.undoLastApply")
+    assert undone == {"undone": ["shop/pricing.py"], "runId": run_id}
+    assert source.read_text() == original
+    again = await execute(client, "greenpatch.undoLastApply")
+    assert "nothing to undo" in again["error"]
+
+
+@pytest.mark.asyncio
+async def test_review_document_codelens_and_diagnostics(client: LanguageClient) -> None:
+    shop: Path = client.shop  # type: ignore[attr-defined]
+    run_id, _ = await run_fix(client)
+    [shown] = client.shown_documents
+    assert shown.uri.endswith(f".greenpatch/proposals/{run_id}.diff")
+    doc = shop / ".greenpatch" / "proposals" / f"{run_id}.diff"
+    text = doc.read_text()
+    assert "# Tests before: failed" in text and "# Tests after:  passed" in text
+    uri = open_doc(client, doc)
+
+    async def titles() -> list[str]:
+        lenses = await client.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+        return [lens.command.title for lens in lenses or [] if lens.command]
+
+    assert await titles() == ["Accept all", "Reject all"] + ["Accept hunk", "Reject hunk"] * 2
+    pricing = (shop / "shop" / "pricing.py").as_uri()
+    assert len(client.diagnostics[pricing]) == 2
+    await execute(
+        client, "greenpatch.rejectHunk", {"runId": run_id, "file": "shop/pricing.py", "hunk": 0}
+    )
+    assert await titles() == ["Accept all", "Reject all", "Accept hunk", "Reject hunk"]
+    assert len(client.diagnostics[pricing]) == 1
+    await execute(client, "greenpatch.rejectProposal", {"runId": run_id})
+    assert not client.diagnostics[pricing]
+    assert await titles() == []
+
+
+@pytest.mark.asyncio
+async def test_cancel_stops_a_slow_run_quickly(client: LanguageClient, tmp_path: Path) -> None:
+    script = tmp_path / "slow.json"
+    script.write_text(json.dumps({"replies": [{"sleep": 60, "reply": "too late"}]}))
+    started = await execute(
+        client,
+        "greenpatch.runTask",
+        {"task": "Fix the failing tests", "kind": "fix", "model": f"scripted/{script}"},
+    )
+    for _ in range(600):  # wait until the coder is waiting on the model
+        if any(e["phase"] == "coder" for e in client.events):  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.1)
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    assert (await execute(client, "greenpatch.cancelRun")) == {"cancelled": started["runId"]}
+    await asyncio.wait_for(client.finished.wait(), 30)  # type: ignore[attr-defined]
+    assert loop.time() - asked < 30  # long before the model's 60 s reply
+    kinds = [e["kind"] for e in client.events]  # type: ignore[attr-defined]
+    assert "cancelled" in kinds
+    assert (await execute(client, "greenpatch.status")) == {"state": "idle"}
+    log = await execute(client, "greenpatch.showRunLog")
+    assert "cancelled" in log["text"]
+
+
+@pytest.mark.asyncio
+async def test_bad_arguments_get_clear_errors_and_the_server_lives(client: LanguageClient) -> None:
+    assert "no proposal to review" in (await execute(client, "greenpatch.showProposal"))["error"]
+    assert "no proposal" in (await execute(client, "greenpatch.acceptHunk", {"hunk": 0}))["error"]
+    assert "task text is empty" in (await execute(client, "greenpatch.runTask", {}))["error"]
+    assert "no run yet" in (await execute(client, "greenpatch.showRunLog"))["error"]
+    assert (await execute(client, "greenpatch.cancelRun")) == {"cancelled": None}
+    errors = [m for m in client.messages if m.type == types.MessageType.Error]
+    assert len(errors) == 4
+    run_id, _ = await run_fix(client)  # and it still works
+    wrong = await execute(
+        client, "greenpatch.acceptHunk", {"runId": run_id, "file": "shop/pricing.py", "hunk": 7}
+    )
+    assert "has 2 hunk(s)" in wrong["error"]
+    missing = await execute(
+        client, "greenpatch.acceptHunk", {"runId": run_id, "file": "nope.py", "hunk": 0}
+    )
+    assert "does not change nope.py" in missing["error"]
+    assert suite_passes(client.shop) is False  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_reindex_and_status(client: LanguageClient) -> None:
+    for _ in range(1200):  # the initial indexing runs in the background after `initialized`
+        if (await execute(client, "greenpatch.status")) == {"state": "idle"}:
+            break
+        await asyncio.sleep(0.1)
+    assert (await execute(client, "greenpatch.status")) == {"state": "idle"}
+    assert (await execute(client, "greenpatch.reindex")) == {"started": True}
+    index_dir = client.shop / ".greenpatch" / "index"  # type: ignore[attr-defined]
+    assert index_dir.is_dir()

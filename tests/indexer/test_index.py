@@ -1,0 +1,187 @@
+"""WorkspaceIndex end to end: a real ChromaDB in a temp dir and the real local model."""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from greenpatch.indexer import WorkspaceIndex
+from greenpatch.indexer.minilm import Matrix
+
+
+def _paths(ix: WorkspaceIndex, query: str, **kw: object) -> list[str]:
+    return [r.path for r in ix.search(query, files=True, **kw)]  # type: ignore[arg-type]
+
+
+def test_update_and_search_chunks_and_files(shop: Path) -> None:
+    ix = WorkspaceIndex(shop)
+    try:
+        stats = ix.update()
+        assert stats.files == 4 and stats.chunks >= 5
+        assert stats.embedded_chunks == stats.chunks
+        hits = ix.search("charge the credit card", top_k=3)
+        assert hits[0].path == "shop/payment.py"
+        assert hits[0].symbol == "charge_credit_card"
+        assert (hits[0].start_line, hits[0].end_line) == (1, 3)
+        assert "gateway" in hits[0].text
+        assert _paths(ix, "total price of the cart")[0] == "shop/cart.py"
+        # Paths are searchable, and each mode works alone.
+        assert _paths(ix, "strings util", mode="bm25")[0] == "util/strings.py"
+        assert _paths(ix, "make a URL slug from a title", mode="dense")[0] == "util/strings.py"
+    finally:
+        ix.stop()
+
+
+def test_incremental_edit_rename_delete(shop: Path) -> None:
+    ix = WorkspaceIndex(shop)
+    try:
+        ix.update()
+        # Edit: a new function appears; the unchanged one is not re-embedded.
+        cart = shop / "shop/cart.py"
+        cart.write_text(
+            cart.read_text() + "\n    def apply_discount_coupon(self, code):\n"
+            "        self.coupon = code\n"
+        )
+        stats = ix.update()
+        assert stats.changed_files == 1 and stats.embedded_chunks == 1
+        hit = ix.search("apply discount coupon", top_k=1)[0]
+        assert hit.symbol == "Cart.apply_discount_coupon"
+        # Rename: found under the new path only.
+        os.rename(shop / "util/strings.py", shop / "util/text.py")
+        ix.update()
+        assert "util/strings.py" not in _paths(ix, "slugify title")
+        assert _paths(ix, "slugify title")[0] == "util/text.py"
+        # Delete.
+        (shop / "shop/payment.py").unlink()
+        stats = ix.update()
+        assert stats.removed_files == 1
+        assert "shop/payment.py" not in _paths(ix, "charge credit card payment gateway")
+        # Nothing changed: nothing read or embedded.
+        stats = ix.update()
+        assert (stats.changed_files, stats.embedded_chunks, stats.removed_files) == (0, 0, 0)
+    finally:
+        ix.stop()
+
+
+def test_lines_shift_without_reembedding(shop: Path) -> None:
+    ix = WorkspaceIndex(shop)
+    try:
+        ix.update()
+        path = shop / "shop/payment.py"
+        path.write_text("import gateway\n\n\n" + path.read_text())
+        stats = ix.update()
+        assert stats.embedded_chunks == 1  # only the new import chunk
+        hit = ix.search("charge credit card", top_k=1)[0]
+        assert (hit.symbol, hit.start_line, hit.end_line) == ("charge_credit_card", 4, 6)
+    finally:
+        ix.stop()
+
+
+def test_unsaved_buffer_is_searchable_then_dropped(shop: Path) -> None:
+    ix = WorkspaceIndex(shop)
+    try:
+        ix.update()
+        ix.set_buffer(
+            str(shop / "util/strings.py"),
+            "def levenshtein_distance(a, b):\n    return edit_distance_table(a, b)\n",
+        )
+        assert _paths(ix, "levenshtein distance", mode="bm25")[0] == "util/strings.py"
+        ix.wait_idle(timeout=60)
+        hit = ix.search("levenshtein edit distance between strings", top_k=1, mode="dense")[0]
+        assert hit.symbol == "levenshtein_distance" and "edit_distance_table" in hit.text
+        assert "slugify" not in [r.symbol for r in ix.search("slugify", top_k=10)]
+        ix.drop_buffer("util/strings.py")
+        assert ix.search("slugify title", top_k=1)[0].symbol == "slugify"
+        assert ix.search("levenshtein", top_k=5, mode="bm25") == []
+    finally:
+        ix.stop()
+
+
+def test_restart_is_incremental_via_manifest(shop: Path) -> None:
+    first = WorkspaceIndex(shop)
+    first.update()
+    first.stop()
+    (shop / "util/strings.py").write_text("def shout(s):\n    return s.upper()\n")
+    second = WorkspaceIndex(shop)
+    try:
+        stats = second.update()
+        assert (stats.changed_files, stats.embedded_chunks, stats.rebuilt) == (1, 1, False)
+        assert second.search("charge credit card", top_k=1)[0].path == "shop/payment.py"
+        assert second.search("shout upper", top_k=1)[0].symbol == "shout"
+    finally:
+        second.stop()
+
+
+class _HashEmbedder:
+    """A second, different embedding model (deterministic bag of hashed words)."""
+
+    model_id = "test/hash-64"
+
+    def embed(self, texts: list[str]) -> Matrix:
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                out[i, hash(word) % 64] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def test_changing_the_embedding_model_rebuilds(shop: Path) -> None:
+    ix = WorkspaceIndex(shop)
+    ix.update()
+    ix.stop()
+    other = WorkspaceIndex(shop, embedder=_HashEmbedder())
+    try:
+        stats = other.update()
+        assert stats.rebuilt and "changed" in stats.note
+        assert stats.changed_files == 4
+        assert other.search("charge credit card", top_k=1)[0].path == "shop/payment.py"
+    finally:
+        other.stop()
+
+
+def test_deleted_and_corrupt_index_directory(shop: Path) -> None:
+    ix = WorkspaceIndex(shop)
+    try:
+        ix.update()
+        shutil.rmtree(shop / ".greenpatch")
+        stats = ix.update()
+        assert stats.rebuilt and stats.files == 4
+        assert ix.search("charge credit card", top_k=1)[0].path == "shop/payment.py"
+    finally:
+        ix.stop()
+    sqlite = shop / ".greenpatch/index/chroma/chroma.sqlite3"
+    sqlite.write_bytes(b"this is not a database" * 100)
+    again = WorkspaceIndex(shop)
+    try:
+        stats = again.update()
+        assert stats.rebuilt and "unusable" in stats.note
+        assert again.search("charge credit card", top_k=1)[0].path == "shop/payment.py"
+    finally:
+        again.stop()
+
+
+def test_binary_huge_and_undecodable_files_are_skipped(shop: Path) -> None:
+    (shop / "blob.dat").write_bytes(b"\x00\x01binary")
+    ix = WorkspaceIndex(shop, max_file_bytes=10_000)
+    try:
+        (shop / "huge.py").write_text("x = 1\n" * 5000)
+        stats = ix.update()
+        assert stats.skipped_files == 1  # blob.dat; huge.py is filtered before reading
+        assert "huge.py" not in _paths(ix, "x", mode="bm25")
+    finally:
+        ix.stop()
+
+
+def test_pause_holds_background_update(shop: Path) -> None:
+    ix = WorkspaceIndex(shop)
+    try:
+        ix.pause()
+        future = ix.update_in_background()
+        time.sleep(0.5)
+        assert not future.done()
+        ix.resume()
+        assert future.result(timeout=60).files == 4
+    finally:
+        ix.stop()
