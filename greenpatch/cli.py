@@ -26,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workspace", type=Path, default=Path.cwd())
     run.add_argument("--model", help="model for every agent (e.g. local/qwen2.5-coder-0.5b)")
     run.add_argument("--yes", action="store_true", help="apply the green proposal to the files")
+    run.add_argument(
+        "--kind",
+        choices=["fix", "implement", "task"],
+        help="fix: make the failing tests pass; task: change without new failures "
+        "(default: fix when the task talks about failures or bugs)",
+    )
     run.add_argument("--json", action="store_true", help="print the result as JSON")
 
     lsp = sub.add_parser("lsp", help="the language server (stdio unless --tcp)")
@@ -90,7 +96,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             from greenpatch.agents.headless import run_command
 
             return run_command(
-                args.task, args.workspace, model=args.model, yes=args.yes, as_json=args.json
+                args.task,
+                args.workspace,
+                model=args.model,
+                yes=args.yes,
+                as_json=args.json,
+                kind=args.kind,
             )
         case "lsp":
             from greenpatch.server import serve

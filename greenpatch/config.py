@@ -72,6 +72,7 @@ class Settings:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     max_iterations: int = 4
+    time_limit_s: float = 1800.0
     approval: Literal["review", "auto"] = "review"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -223,6 +223,7 @@ class Gateway:
                         max_tokens=max_tokens,
                         timeout=self.settings.models.timeout_s,
                         num_retries=0,
+                        metadata={"greenpatch_role": role},
                     )
             except (ModelNotAvailable, Cancelled):
                 raise

@@ -14,14 +14,22 @@ from typing import Any
 
 from greenpatch import patch
 from greenpatch.agents.loop import Run, run_task
-from greenpatch.agents.types import RunEvent, RunResult, TaskRequest
+from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
 from greenpatch.config import load_settings
 from greenpatch.errors import StaleDocument, WorkspaceError
 
 log = logging.getLogger(__name__)
 
 
-def run_command(task: str, workspace: Path, *, model: str | None, yes: bool, as_json: bool) -> int:
+def run_command(
+    task: str,
+    workspace: Path,
+    *,
+    model: str | None,
+    yes: bool,
+    as_json: bool,
+    kind: TaskKind | None = None,
+) -> int:
     """Exit 0 when a green proposal was produced (and applied, with --yes)."""
     if not workspace.is_dir():
         raise WorkspaceError(f"workspace {workspace} is not a directory")
@@ -29,7 +37,8 @@ def run_command(task: str, workspace: Path, *, model: str | None, yes: bool, as_
     loaded = load_settings(workspace, editor=editor)
     for problem in loaded.problems:
         _say(f"setting ignored: {problem}")
-    run = Run(TaskRequest(task=task, workspace=workspace), loaded.settings, on_event=_progress)
+    request = TaskRequest(task=task, workspace=workspace, kind=kind or infer_kind(task))
+    run = Run(request, loaded.settings, on_event=_progress)
     result = run_task(run)
     applied: list[str] = []
     if result.proposal and yes:
@@ -69,7 +78,7 @@ def result_json(result: RunResult, applied: Sequence[str]) -> dict[str, Any]:
         "files": [c.path for c in proposal.changes] if proposal else [],
         "evidence": dataclasses.asdict(proposal.evidence) if proposal else None,
         "applied": list(applied),
-        "calls": [dataclasses.asdict(c) for c in proposal.calls] if proposal else [],
+        "calls": [dataclasses.asdict(c) for c in result.calls],
     }
 
 

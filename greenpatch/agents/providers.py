@@ -78,29 +78,38 @@ def _response(litellm: Any, model: str, text: str, usage: dict[str, int]) -> Any
 
 
 class ScriptedReplies:
-    """Replies for `scripted/...` models, consumed in order, per script."""
+    """Replies for `scripted/...` models, per script, in order.
 
+    A script is a list of entries: a plain string (or `{"reply": ...}`, `{"error": kind}`,
+    `{"sleep": s, "reply": ...}`) is for the roles that write edits (coder, debugger); an
+    entry with `"role": R` is only for role R. A call takes the first unused entry it may
+    take; a role with no entry left gets an error, as from a model that is down.
+    """
+
+    EDIT_ROLES = ("coder", "debugger", "")
     _lock = threading.Lock()
     _inline: dict[str, list[Any]] = {}
-    _position: dict[str, int] = {}
+    _used: dict[str, set[int]] = {}
 
     @classmethod
     def register(cls, name: str, replies: Sequence[Any]) -> str:
         """Register replies in memory; returns the model name to configure."""
         with cls._lock:
             cls._inline[name] = list(replies)
-            cls._position[f"inline:{name}"] = 0
+            cls._used[f"inline:{name}"] = set()
         return f"scripted/inline:{name}"
 
     @classmethod
-    def next(cls, script: str) -> Any:
+    def next(cls, script: str, role: str = "") -> Any:
         with cls._lock:
             replies = cls._load(script)
-            index = cls._position.get(script, 0)
-            if index >= len(replies):
-                raise ValueError(f"scripted model {script!r} has no reply left ({len(replies)})")
-            cls._position[script] = index + 1
-            return replies[index]
+            used = cls._used.setdefault(script, set())
+            for index, entry in enumerate(replies):
+                owner = entry.get("role", "") if isinstance(entry, dict) else ""
+                if index not in used and (owner == role or (not owner and role in cls.EDIT_ROLES)):
+                    used.add(index)
+                    return entry
+            raise ValueError(f"scripted model {script!r} has no reply left for {role or 'any'}")
 
     @classmethod
     def _load(cls, script: str) -> list[Any]:
@@ -135,7 +144,14 @@ def _make_handlers(litellm: Any) -> tuple[Any, Any]:
 
     class ScriptedLLM(CustomLLM):
         def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
-            reply = ScriptedReplies.next(model.removeprefix("scripted/"))
+            params = kwargs.get("litellm_params") or {}
+            role = str((params.get("metadata") or {}).get("greenpatch_role", ""))
+            try:
+                reply = ScriptedReplies.next(model.removeprefix("scripted/"), role)
+            except (ValueError, OSError) as exc:  # out of replies: an error not worth retrying
+                raise litellm.BadRequestError(
+                    message=str(exc), model=model, llm_provider="scripted"
+                ) from exc
             if isinstance(reply, dict) and "error" in reply:
                 raise _scripted_error(litellm, reply["error"], model)
             if isinstance(reply, dict) and "sleep" in reply:
@@ -144,6 +160,8 @@ def _make_handlers(litellm: Any) -> tuple[Any, Any]:
                     if _cancelled():
                         raise Cancelled("run cancelled")
                     time.sleep(0.05)
+                reply = reply.get("reply", "")
+            if isinstance(reply, dict):
                 reply = reply.get("reply", "")
             text = str(reply)
             prompt = "\n".join(str(m.get("content", "")) for m in messages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,15 @@ EventKind = Literal[
     "started", "phase", "iteration", "tests", "proposal", "failed", "cancelled", "finished"
 ]
 RunStatus = Literal["green", "failed", "cancelled", "error"]
+
+
+_FIX_WORDS = re.compile(r"\b(fix|failing|fails|failed|failure|broken|bug|crash|pass)\w*\b", re.I)
+
+
+def infer_kind(task: str) -> TaskKind:
+    """A request that talks about failing tests or bugs is judged by making the red baseline
+    green; any other is judged by adding no new failures."""
+    return "fix" if _FIX_WORDS.search(task) else "task"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +61,8 @@ class Evidence:
     before: str
     after: str
     failing_before: tuple[str, ...] = ()
+    review: str = ""  # the critic's words, when it had any
+    new_tests: tuple[str, ...] = ()  # test files the tester wrote, part of the change
 
 
 @dataclass(frozen=True)
@@ -76,3 +88,4 @@ class RunResult:
     iterations: int = 0
     cost_usd: float = 0.0
     duration_s: float = 0.0
+    calls: tuple[CallRecord, ...] = ()

@@ -13,7 +13,7 @@ from typing import Any
 from lsprotocol import types
 
 from greenpatch.agents.loop import Run, run_task
-from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest
+from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
 from greenpatch.config import merge
 from greenpatch.errors import GreenpatchError, WorkspaceError
 from greenpatch.server import reviewing
@@ -45,7 +45,9 @@ def _request(ls: GreenpatchServer, args: dict[str, Any]) -> TaskRequest:
     path = args.get("path")
     if path is None and args.get("uri"):
         path = ls.relative(str(args["uri"]))
-    kind: TaskKind = args["kind"] if args.get("kind") in ("fix", "implement", "task") else "task"
+    kind: TaskKind = (
+        args["kind"] if args.get("kind") in ("fix", "implement", "task") else infer_kind(task)
+    )
     return TaskRequest(
         task=task,
         workspace=root,

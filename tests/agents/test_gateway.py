@@ -69,8 +69,20 @@ def test_falls_back_to_the_next_model() -> None:
     bad = ScriptedReplies.register("refused-key", [{"error": "auth"}])
     good = ScriptedReplies.register("backup", ["from the fallback"])
     gw, _ = gateway(bad, fallbacks=(good,))
-    out = gw.complete("critic", HELLO)
+    out = gw.complete("debugger", HELLO)
     assert out.text == "from the fallback" and out.model == good
+
+
+def test_scripted_entries_are_routed_by_role() -> None:
+    model = ScriptedReplies.register(
+        "roles", ["the coder's diff", {"role": "critic", "reply": "APPROVE"}, "the debugger's"]
+    )
+    gw, _ = gateway(model, retries=0)
+    assert gw.complete("critic", HELLO).text == "APPROVE"
+    assert gw.complete("coder", HELLO).text == "the coder's diff"
+    assert gw.complete("debugger", HELLO).text == "the debugger's"
+    with pytest.raises(ModelError, match="no reply left for planner"):
+        gw.complete("planner", HELLO)
 
 
 def test_gives_up_after_the_retries_and_says_why() -> None:

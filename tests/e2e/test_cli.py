@@ -43,7 +43,7 @@ def test_run_fixes_the_example_and_applies_with_yes(shop: Path, scripted_model: 
     result = json.loads(done.stdout)
     assert result["status"] == "green" and result["iterations"] == 2
     assert result["applied"] == ["shop/pricing.py"]
-    assert [c["agent"] for c in result["calls"]] == ["coder", "debugger"]
+    assert [c["agent"] for c in result["calls"]] == ["coder", "debugger", "critic"]
     assert "price * (100 - percent) / 100" in (shop / "shop" / "pricing.py").read_text()
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],

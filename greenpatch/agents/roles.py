@@ -1,0 +1,209 @@
+"""The planner, the tester and the critic. Each asks its own model through the gateway with its
+own prompt, and each degrades to a sensible default when its model fails or answers garbage:
+the tests stay the gate either way."""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greenpatch import patch
+from greenpatch.agents.coder import extract_code, render
+from greenpatch.agents.context import CodeUnit
+from greenpatch.agents.gateway import Gateway
+from greenpatch.errors import BudgetExceeded, Cancelled, FormatError, GreenpatchError
+
+log = logging.getLogger(__name__)
+
+TESTER_MARK = "# Written by Greenpatch's tester for:"
+
+
+def _ask(gateway: Gateway, role: str, prompt: str) -> str | None:
+    """The role's reply, or None when its model failed (budget and cancel still stop)."""
+    try:
+        system = render("system", role=f"the {role}").strip()
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        return gateway.complete(role, messages).text
+    except (BudgetExceeded, Cancelled):
+        raise
+    except GreenpatchError as exc:
+        log.info("%s unavailable, using the default: %s", role, exc)
+        return None
+
+
+# -- planner ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[str, ...]
+    files: tuple[str, ...]
+    write_tests: bool = False
+    from_model: bool = False
+
+
+def plan(gateway: Gateway, task: str, candidates: Sequence[str], lessons: str = "") -> Plan:
+    """A JSON plan from the planner, or the fallback: one step over the candidate files."""
+    fallback = Plan((task,), tuple(candidates[:3]))
+    prompt = render(
+        "planner",
+        task=task,
+        candidates="\n".join(f"- {c}" for c in candidates) or "(none found)",
+        lessons=f"\nWhat worked before on similar tasks:\n{lessons}\n" if lessons else "",
+    )
+    reply = _ask(gateway, "planner", prompt)
+    if reply is None:
+        return fallback
+    match = re.search(r"\{.*\}", reply, re.DOTALL)
+    try:
+        data = json.loads(match.group(0)) if match else None
+        steps = [s for s in data["steps"] if isinstance(s, dict)] if data else []
+    except (json.JSONDecodeError, KeyError, TypeError):
+        steps = []
+    if not steps:
+        log.info("planner gave no usable JSON plan; using the fallback")
+        return fallback
+    known = set(candidates)
+    files = [f for s in steps for f in s.get("files", []) if isinstance(f, str)]
+    # Only files that exist are trusted; a plan naming none falls back to the candidates.
+    files = [f for f in dict.fromkeys(files) if f in known] or list(fallback.files)
+    goals = tuple(str(s.get("goal", "")).strip() for s in steps if s.get("goal"))
+    write = data.get("tests") is True if isinstance(data, dict) else False
+    return Plan(goals or (task,), tuple(files), write, from_model=True)
+
+
+# -- tester ----------------------------------------------------------------------------------
+def module_name(path: str) -> str:
+    parts = path.removesuffix(".py").split("/")
+    if parts[0] == "src":
+        parts = parts[1:]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def write_tests(
+    gateway: Gateway, task: str, unit: CodeUnit, existing: Sequence[str]
+) -> patch.FileChange | None:
+    """New tests for the task, as a new file clearly marked as the tester's; None when the
+    model gave nothing that parses or defines a test."""
+    module = module_name(unit.path)
+    reply = _ask(
+        gateway,
+        "tester",
+        render(
+            "tester",
+            task=task,
+            path=unit.path,
+            module=module,
+            code=textwrap.dedent(unit.source).rstrip(),
+        ),
+    )
+    if reply is None:
+        return None
+    try:
+        code = extract_code(reply)
+    except FormatError as exc:
+        log.info("tester reply unusable: %s", exc)
+        return None
+    tree = ast.parse(code)
+    if not any(isinstance(n, ast.FunctionDef) and n.name.startswith("test") for n in tree.body):
+        return None
+    stem = re.sub(r"\W", "_", unit.name).lower()
+    name = f"tests/test_greenpatch_{stem}.py"
+    n = 2
+    while name in existing:
+        name, n = f"tests/test_greenpatch_{stem}_{n}.py", n + 1
+    header = f"{TESTER_MARK} {task.splitlines()[0][:80]}\n"
+    return patch.FileChange(path=name, old_text=None, new_text=header + code.rstrip() + "\n")
+
+
+# -- critic ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    severity: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Review:
+    approved: bool
+    feedback: str = ""
+    findings: tuple[Finding, ...] = field(default=())
+    from_model: bool = False
+
+
+def added_lines(change: patch.FileChange) -> set[int]:
+    """1-based line numbers of the new text that the change added or altered."""
+    import difflib
+
+    old = (change.old_text or "").splitlines()
+    new = (change.new_text or "").splitlines()
+    lines: set[int] = set()
+    for tag, _, _, j1, j2 in difflib.SequenceMatcher(None, old, new).get_opcodes():
+        if tag in ("replace", "insert"):
+            lines.update(range(j1 + 1, j2 + 1))
+    return lines
+
+
+def bandit_findings(changes: Sequence[patch.FileChange]) -> list[Finding]:
+    """bandit on the new text of changed Python files, kept to the changed lines."""
+    findings: list[Finding] = []
+    for change in changes:
+        if not change.path.endswith(".py") or change.new_text is None:
+            continue
+        lines = added_lines(change)
+        with tempfile.TemporaryDirectory(prefix="greenpatch-bandit-") as tmp:
+            target = Path(tmp) / "code.py"
+            target.write_text(change.new_text, encoding="utf-8")
+            done = subprocess.run(
+                [sys.executable, "-m", "bandit", "-q", "-f", "json", str(target)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        try:
+            results = json.loads(done.stdout or "{}").get("results", [])
+        except json.JSONDecodeError:
+            log.info("bandit gave no report for %s: %s", change.path, done.stderr[-300:])
+            continue
+        findings += [
+            Finding(change.path, r["line_number"], r["issue_severity"], r["issue_text"])
+            for r in results
+            if r.get("line_number") in lines and r.get("issue_severity") in ("MEDIUM", "HIGH")
+        ]
+    return findings
+
+
+def review(
+    gateway: Gateway, task: str, diff: str, evidence: str, changes: Sequence[patch.FileChange]
+) -> Review:
+    """APPROVE or REVISE for a green change. Security findings on changed lines always ask
+    for a revision; the model's verdict decides the rest; no verdict means approve."""
+    findings = tuple(bandit_findings(changes))
+    listed = "\n".join(f"- {f.path}:{f.line} [{f.severity}] {f.text}" for f in findings)
+    prompt = render(
+        "critic",
+        task=task,
+        diff=diff.rstrip(),
+        evidence=evidence,
+        findings=f"\nbandit found on the changed lines:\n{listed}\n" if findings else "",
+    )
+    reply = (_ask(gateway, "critic", prompt) or "").strip()
+    verdict = reply.splitlines()[0].strip().upper() if reply else ""
+    if findings:
+        return Review(False, "Fix these security findings:\n" + listed, findings, bool(reply))
+    if verdict.startswith("REVISE"):
+        feedback = reply.split("\n", 1)[1].strip() if "\n" in reply else reply[6:].strip(" :")
+        return Review(False, feedback or "the critic asked for a revision", (), True)
+    return Review(True, reply[:500], (), bool(reply))
