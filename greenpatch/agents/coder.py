@@ -38,6 +38,13 @@ def render(name: str, **values: str) -> str:
     return template(name).safe_substitute(values)
 
 
+def system_prompt(gateway: Gateway, role: str) -> str:
+    """The house rules, then what this role has learned (its identity's rules)."""
+    learned = gateway.rules(role).strip()
+    base = render("system", role=f"the {role}").strip()
+    return f"{base}\n\n{learned}" if learned else base
+
+
 def edit_format_for(model: str, configured: str) -> str:
     """`auto` gives the embedded small models the function-rewrite format, others diffs."""
     if configured != "auto":
@@ -54,6 +61,7 @@ class Brief:
     files: tuple[tuple[str, str], ...]  # (path, text) shown whole to capable models
     tests: str = ""
     failure: str = ""
+    lessons: str = ""  # earlier runs and similar past fixes; left out for small models
 
 
 def build_prompt(brief: Brief, fmt: str) -> str:
@@ -71,6 +79,8 @@ def build_prompt(brief: Brief, fmt: str) -> str:
             failure=failure,
         )
     files = "\n".join(f"{path}:\n```\n{text.rstrip()}\n```\n" for path, text in brief.files)
+    if brief.lessons.strip():
+        files += f"\n{brief.lessons.strip()}\n"
     name = "coder_search_replace" if fmt == "search_replace" else "coder_udiff"
     return render(name, task=brief.task, files=files, failure=failure)
 
@@ -86,7 +96,7 @@ def ask(
     if fmt == "whole" and not brief.units:
         fmt = "udiff"  # nothing focused to rewrite: fall back to a diff over whole files
     messages: list[Message] = [
-        {"role": "system", "content": render("system", role=f"the {role}").strip()},
+        {"role": "system", "content": system_prompt(gateway, role)},
         {"role": "user", "content": build_prompt(brief, fmt)},
     ]
     reason = ""

@@ -168,6 +168,10 @@ class Gateway:
     cancel: threading.Event = field(default_factory=threading.Event)
     records: list[CallRecord] = field(default_factory=list)
     on_record: Callable[[CallRecord], None] | None = None
+    # Transcript hook: every call with its messages and reply ("" when it failed).
+    on_call: Callable[[CallRecord, Sequence[Message], str], None] | None = None
+    # A role's learned rules, appended to its system prompt by the roles.
+    rules: Callable[[str], str] = lambda role: ""
 
     @classmethod
     def for_run(cls, settings: Settings, **kwargs: Any) -> Gateway:
@@ -230,14 +234,19 @@ class Gateway:
             except Exception as exc:
                 if providers.was_cancelled(exc) or self.cancel.is_set():
                     raise Cancelled("run cancelled") from exc
-                self._record(role, model, 0, 0, 0.0, time.monotonic() - started, repr(exc))
+                failed = self._record(role, model, 0, 0, 0.0, time.monotonic() - started, repr(exc))
+                if self.on_call:
+                    self.on_call(failed, messages, "")
                 if attempt + 1 < attempts and _retryable(exc, litellm):
                     delay = min(30.0, 2.0**attempt) * (0.5 + random.random())
                     log.info("%s: %s; retrying in %.1fs", model, type(exc).__name__, delay)
                     self.sleep(delay)
                     continue
                 raise ModelError(describe_error(exc, model)) from exc
-            return self._finish(role, model, response, time.monotonic() - started)
+            completion = self._finish(role, model, response, time.monotonic() - started)
+            if self.on_call:
+                self.on_call(completion.record, messages, completion.text)
+            return completion
         raise ModelError(f"{model}: gave up after {attempts} attempts")  # pragma: no cover
 
     def _finish(self, role: str, model: str, response: Any, latency: float) -> Completion:

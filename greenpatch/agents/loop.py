@@ -19,6 +19,7 @@ from typing import Any
 from greenpatch import patch
 from greenpatch.agents import coder, context, roles
 from greenpatch.agents.gateway import Gateway
+from greenpatch.agents.journal import Journal
 from greenpatch.agents.types import Evidence, Proposal, RunEvent, RunResult, TaskRequest
 from greenpatch.agents.workcopy import WorkingCopy
 from greenpatch.config import Settings
@@ -52,6 +53,7 @@ class Run:
     on_event: EventSink = lambda event: None
     sandbox: Sandbox | None = None
     gateway: Gateway | None = None
+    journal: Journal | None = None
     # Retrieval over the workspace index: (query, top_k) -> results with path, symbol, lines.
     search: Callable[[str, int], list[Any]] | None = None
 
@@ -92,6 +94,15 @@ def run_task(run: Run) -> RunResult:
         round(time.monotonic() - started, 2),
         tuple(run.gateway.records),
     )
+    if run.journal is not None:
+        proposal = result.proposal
+        run.journal.finish(
+            result.status,
+            result.message,
+            gateway=run.gateway,
+            failure="\n".join(proposal.evidence.failing_before) if proposal else "",
+            diff=proposal.diff if proposal else "",
+        )
     kind = {"green": "proposal", "cancelled": "cancelled"}.get(result.status, "failed")
     run.emit(kind, result.message, phase="done")
     run.emit("finished", result.status, phase="done")
@@ -103,6 +114,10 @@ def _drive(run: Run) -> RunResult:
     root = request.workspace.resolve()
     if not root.is_dir():
         raise WorkspaceError(f"workspace {request.workspace} is not a directory")
+    run.journal = Journal(root, run.run_id, request.task)
+    if run.gateway is not None:
+        run.gateway.on_call = run.journal.call
+        run.gateway.rules = run.journal.rules
     machine = Machine(run, WorkingCopy(root, dict(request.buffers)), detect_python(root))
     return machine.go()
 
@@ -124,6 +139,17 @@ def is_green(report: TestReport, targets: set[str], baseline: set[str]) -> bool:
     return report.status != "no_tests" or not targets
 
 
+STATES = {
+    "baseline": "TEST",
+    "plan": "PLAN",
+    "tester": "CODE",
+    "coder": "CODE",
+    "debugger": "DEBUG",
+    "verify": "TEST",
+    "review": "REVIEW",
+}
+
+
 class Machine:
     """PLAN -> CODE -> TEST -> (DEBUG -> TEST)* -> REVIEW -> PROPOSE | FAIL."""
 
@@ -141,6 +167,8 @@ class Machine:
         if time.monotonic() - self.started > self.settings.time_limit_s:
             raise LimitsExceeded(f"the run took longer than {self.settings.time_limit_s:.0f} s")
         self.run.emit("phase", message, phase=name, iteration=iteration)
+        if self.run.journal is not None:
+            self.run.journal.state(STATES.get(name, "TEST"), message)
 
     def test(self, phase: str, iteration: int, *, full: bool = False) -> TestReport:
         self.state(phase, "running the tests", iteration)
@@ -197,6 +225,9 @@ class Machine:
             brief = _brief(
                 self.run.request, report, self.copy, self.run.search, self.plan, feedback
             )
+            if self.run.journal is not None:
+                query = f"{self.run.request.task}\n{brief.failure[:500]}"
+                brief = dataclasses.replace(brief, lessons=self.run.journal.context(query))
             try:
                 changes, _ = coder.ask(self.gateway, role, brief, self.copy.read)
             except FormatError as exc:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenpatch import patch
-from greenpatch.agents.coder import extract_code, render
+from greenpatch.agents.coder import extract_code, render, system_prompt
 from greenpatch.agents.context import CodeUnit
 from greenpatch.agents.gateway import Gateway
 from greenpatch.errors import BudgetExceeded, Cancelled, FormatError, GreenpatchError
@@ -30,7 +30,7 @@ TESTER_MARK = "# Written by Greenpatch's tester for:"
 def _ask(gateway: Gateway, role: str, prompt: str) -> str | None:
     """The role's reply, or None when its model failed (budget and cancel still stop)."""
     try:
-        system = render("system", role=f"the {role}").strip()
+        system = system_prompt(gateway, role)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
         return gateway.complete(role, messages).text
     except (BudgetExceeded, Cancelled):

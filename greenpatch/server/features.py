@@ -46,6 +46,16 @@ def register(server: GreenpatchServer) -> None:
         if live is not None:
             live.starting = ls.session.settings.index.enabled  # busy from the first request
         await pull_configuration(ls)
+        if ls.session.root is not None:
+            from greenpatch.agents.journal import close_interrupted
+
+            closed = await asyncio.to_thread(close_interrupted, ls.session.root)
+            if closed:
+                ls.tell(
+                    "Greenpatch: closed runs the last server left unfinished (nothing was "
+                    "applied): " + "; ".join(closed),
+                    types.MessageType.Warning,
+                )
         if live is not None:
             live.starting = ls.session.settings.index.enabled
             if live.starting:
