@@ -67,5 +67,5 @@ def test_runner_scores_a_scripted_fix_as_solved(tmp_path: Path) -> None:
     outcome = run.run_project(project, model, timeout=300)
     assert outcome.status == "green", outcome.message
     assert outcome.solved and not outcome.tests_changed
-    assert outcome.iterations == 1 and outcome.calls == 1
+    assert outcome.iterations == 1 and outcome.calls == 2  # the coder, and the critic asked
     assert outcome.prompt_tokens > 0

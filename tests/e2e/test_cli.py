@@ -22,8 +22,10 @@ def greenpatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
 
 
 def tree_hash(root: Path) -> str:
+    """The user's files; Greenpatch's own state lives in .greenpatch/ (which ignores itself)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    skip = {"__pycache__", ".greenpatch"}
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not skip & set(p.parts)):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
