@@ -5,7 +5,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from greenpatch.indexer import WorkspaceIndex
+from greenpatch.indexer import watcher as watcher_module
 from greenpatch.indexer.files import IgnoreRules
 from greenpatch.indexer.watcher import Watcher
 
@@ -17,6 +20,10 @@ def _until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def _paths(ix: WorkspaceIndex, query: str) -> list[str]:
+    return [r.path for r in ix.search(query, top_k=1)]
 
 
 def _symbols(ix: WorkspaceIndex, query: str) -> list[str]:
@@ -32,22 +39,29 @@ def test_saved_edits_become_searchable(shop: Path) -> None:
         (shop / "shop/refunds.py").unlink()
         assert _until(lambda: "refund_order" not in _symbols(ix, "refund order"))
         (shop / "util").rename(shop / "helpers")
-        assert _until(lambda: ix.search("slugify", top_k=1)[0].path == "helpers/strings.py")
+        assert _until(lambda: _paths(ix, "slugify") == ["helpers/strings.py"])
     finally:
         ix.stop()
 
 
-def test_checkout_storm_is_one_rescan(shop: Path) -> None:
+def test_checkout_storm_is_one_rescan(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A smaller storm threshold keeps the test fast: every new file is embedded.
+    monkeypatch.setattr(watcher_module, "STORM_PATHS", 20)
     subprocess.run(["git", "init", "-q", str(shop)], check=True)
     ix = WorkspaceIndex(shop)
+    rescans: list[int] = []
+    original = ix.update
+    monkeypatch.setattr(ix, "update", lambda *a: rescans.append(1) or original(*a))
     try:
         ix.start_watching().result(timeout=120)
-        for i in range(700):  # more than STORM_PATHS: handled as one rescan
-            (shop / f"gen/mod_{i}.py").parent.mkdir(exist_ok=True)
+        rescans.clear()
+        (shop / "gen").mkdir()
+        for i in range(60):
             (shop / f"gen/mod_{i}.py").write_text(f"def generated_function_{i}():\n    pass\n")
-        assert _until(lambda: "generated_function_699" in _symbols(ix, "generated function 699"))
-        ix.wait_idle(timeout=300)
-        assert ix.search("generated function 5", top_k=1, mode="bm25")[0].path == "gen/mod_5.py"
+        assert _until(lambda: "generated_function_59" in _symbols(ix, "generated function 59"), 120)
+        ix.wait_idle(timeout=120)
+        assert rescans == [1]
+        assert ix.search("generated_function_5", top_k=1, mode="bm25")[0].path == "gen/mod_5.py"
     finally:
         ix.stop()
 
