@@ -64,12 +64,27 @@ class Brief:
     lessons: str = ""  # earlier runs and similar past fixes; left out for small models
 
 
+_CAPTURED = re.compile(r"^-+ Captured \w+ -+$")
+
+
+def compact_failure(text: str) -> str:
+    """The failure without empty captured-output banners and blank runs: small models read
+    every token."""
+    lines = [line for line in text.splitlines() if not _CAPTURED.match(line.strip())]
+    out: list[str] = []
+    for line in lines:
+        if line.strip() or (out and out[-1].strip()):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
 def build_prompt(brief: Brief, fmt: str) -> str:
-    failure = render("failure", text=brief.failure.strip()) if brief.failure.strip() else ""
+    text = compact_failure(brief.failure)
+    failure = render("failure", text=text) if text else ""
     if fmt == "whole" and brief.units:
         paths = ", ".join(dict.fromkeys(u.path for u in brief.units))
         units = "\n\n".join(textwrap.dedent(u.source).rstrip() for u in brief.units)
-        tests = f"\nThe test that checks it:\n```python\n{brief.tests.rstrip()}\n```\n"
+        tests = f"\nThe failing tests:\n```python\n{brief.tests.rstrip()}\n```\n"
         return render(
             "coder_whole",
             task=brief.task,
@@ -100,8 +115,10 @@ def ask(
         {"role": "user", "content": build_prompt(brief, fmt)},
     ]
     reason = ""
-    for _ in range(FORMAT_RETRIES + 1):
-        reply = gateway.complete(role, messages).text
+    for attempt in range(FORMAT_RETRIES + 1):
+        # Greedy first; a retry at the same temperature would repeat the same answer.
+        temperature = 0.0 if attempt == 0 and role == "coder" else 0.7
+        reply = gateway.complete(role, messages, temperature=temperature).text
         try:
             return parse_reply(reply, fmt, brief.units, read), fmt
         except (FormatError, PatchRefused) as exc:
