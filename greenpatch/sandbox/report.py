@@ -73,7 +73,14 @@ class TestReport:
             return self.summary()
         blocks = [self.summary()]
         if not self.failures:
-            blocks.append(_tail(self.output, max_chars // 2))
+            # A hang's stack dump lists the most recent call first: keep its head, which names
+            # the test that hung, rather than the tail of the output.
+            dump = self.output.find("most recent call first")
+            if dump >= 0:
+                start = self.output.rfind("\n", 0, dump) + 1
+                blocks.append(self.output[start : start + max_chars // 2])
+            else:
+                blocks.append(_tail(self.output, max_chars // 2))
         per_case = max(max_chars // max(len(self.failures), 1), 400)
         for case in self.failures:
             where = f"{case.file}:{case.line}" if case.file else "unknown location"
