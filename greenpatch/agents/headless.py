@@ -87,11 +87,11 @@ def write_changes(workspace: Path, changes: Sequence[patch.FileChange]) -> list[
     nothing is written."""
     root = workspace.resolve()
     for change in changes:
-        for path, expected in ((change.old_path or change.path, change.old_text),):
-            target = root / path
-            current = target.read_text(encoding="utf-8") if target.is_file() else None
-            if current != expected:
-                raise StaleDocument(f"{path} changed since the run read it; nothing was written")
+        path = change.old_path or change.path
+        target = root / path
+        current = target.read_text(encoding="utf-8") if target.is_file() else None
+        if current != change.old_text:
+            raise StaleDocument(f"{path} changed since the run read it; nothing was written")
     written: list[str] = []
     for change in changes:
         target = root / change.path
