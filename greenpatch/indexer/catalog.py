@@ -34,6 +34,8 @@ class Catalog:
         self._buffers: dict[str, Buffer] = {}
         self._path_of: dict[str, str] = {}  # key -> path, of what is searchable now
         self._keys_by_path: dict[str, set[str]] = {}
+        self._by_name: dict[str, set[str]] = {}  # defined name (lower-cased) -> chunk keys
+        self._name_of: dict[str, str] = {}
         self.chunk_bm25 = BM25()
         self.file_bm25 = BM25()
 
@@ -105,6 +107,11 @@ class Catalog:
             buf = self._buffers.get(path)
             return buf.chunks.get(key) if buf is not None else self._disk[path].get(key)
 
+    def defining(self, name: str) -> set[str]:
+        """Keys of the chunks defining a function or method of this name."""
+        with self.lock:
+            return set(self._by_name.get(name.lower(), ()))
+
     def path_of(self) -> dict[str, str]:
         with self.lock:
             return dict(self._path_of)
@@ -126,6 +133,12 @@ class Catalog:
         for key in old:
             self._path_of.pop(key, None)
             self.chunk_bm25.remove(key)
+            name = self._name_of.pop(key, None)
+            if name is not None:
+                keys = self._by_name[name]
+                keys.discard(key)
+                if not keys:
+                    del self._by_name[name]
         self.file_bm25.remove(path)
         if not chunks:
             return
@@ -136,5 +149,9 @@ class Catalog:
             groups.append(body)
             self.chunk_bm25.add(key, [*path_tokens(c.path), *body])
             self._path_of[key] = path
+            if c.symbol:
+                name = c.symbol.rsplit(".", 1)[-1].lower()
+                self._by_name.setdefault(name, set()).add(key)
+                self._name_of[key] = name
         self._keys_by_path[path] = set(chunks)
         self.file_bm25.add(path, flatten(groups))
