@@ -38,7 +38,7 @@ def run_command(
     for problem in loaded.problems:
         _say(f"setting ignored: {problem}")
     request = TaskRequest(task=task, workspace=workspace, kind=kind or infer_kind(task))
-    run = Run(request, loaded.settings, on_event=_progress)
+    run = Run(request, loaded.settings, on_event=_progress, journal_in_background=False)
     result = run_task(run)
     applied: list[str] = []
     if result.proposal and yes:

@@ -8,6 +8,7 @@ on disk, the editor's unsaved buffers and the changes so far.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -54,6 +55,7 @@ class Run:
     sandbox: Sandbox | None = None
     gateway: Gateway | None = None
     journal: Journal | None = None
+    journal_in_background: bool = True
     # Retrieval over the workspace index: (query, top_k) -> results with path, symbol, lines.
     search: Callable[[str, int], list[Any]] | None = None
 
@@ -94,18 +96,25 @@ def run_task(run: Run) -> RunResult:
         round(time.monotonic() - started, 2),
         tuple(run.gateway.records),
     )
+    kind = {"green": "proposal", "cancelled": "cancelled"}.get(result.status, "failed")
+    run.emit(kind, result.message, phase="done")
+    run.emit("finished", result.status, phase="done")
     if run.journal is not None:
+        # Remembering and reflecting take seconds (embeddings, maybe a model call): after the
+        # user has the result, in a thread the process still waits for before it exits.
         proposal = result.proposal
-        run.journal.finish(
+        finish = functools.partial(
+            run.journal.finish,
             result.status,
             result.message,
             gateway=run.gateway,
             failure="\n".join(proposal.evidence.failing_before) if proposal else "",
             diff=proposal.diff if proposal else "",
         )
-    kind = {"green": "proposal", "cancelled": "cancelled"}.get(result.status, "failed")
-    run.emit(kind, result.message, phase="done")
-    run.emit("finished", result.status, phase="done")
+        if run.journal_in_background:
+            threading.Thread(target=finish, name=f"journal-{run.run_id}").start()
+        else:  # a CLI run: finish before the interpreter starts shutting down
+            finish()
     return result
 
 
