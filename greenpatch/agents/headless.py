@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
 from greenpatch.config import load_settings
 from greenpatch.errors import StaleDocument, WorkspaceError
+from greenpatch.patch.cli import write_changes as write_all_or_nothing
 
 log = logging.getLogger(__name__)
 
@@ -92,28 +91,5 @@ def write_changes(workspace: Path, changes: Sequence[patch.FileChange]) -> list[
         current = target.read_text(encoding="utf-8") if target.is_file() else None
         if current != change.old_text:
             raise StaleDocument(f"{path} changed since the run read it; nothing was written")
-    written: list[str] = []
-    for change in changes:
-        target = root / change.path
-        if change.old_path and change.old_path != change.path:
-            (root / change.old_path).unlink(missing_ok=True)
-        if change.new_text is None:
-            target.unlink(missing_ok=True)
-        else:
-            _atomic_write(target, change.new_text)
-        written.append(change.path)
-    return written
-
-
-def _atomic_write(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_all_or_nothing(root, tuple(changes))
+    return [change.path for change in changes]

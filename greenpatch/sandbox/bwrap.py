@@ -96,17 +96,7 @@ class BwrapSandbox(Sandbox):
             collected = _collect(view, collect)
         finally:
             view.cleanup()
-        return CommandResult(
-            exit_code=outcome.exit_code,
-            stdout=outcome.stdout,
-            stderr=outcome.stderr,
-            timed_out=outcome.timed_out,
-            killed_reason=outcome.killed_reason,
-            duration_s=outcome.duration_s,
-            backend=self.name,
-            warnings=(*self.warnings(), *outcome.warnings),
-            collected=collected,
-        )
+        return outcome.result(self.name, self.warnings(), collected)
 
 
 def bwrap_args(view: Path, workspace: Path, workdir: Path, ro_paths: Sequence[Path]) -> list[str]:

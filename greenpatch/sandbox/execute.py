@@ -10,7 +10,7 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from greenpatch.errors import SandboxError
@@ -23,7 +23,7 @@ from greenpatch.sandbox.limits import (
     apply_rlimits,
     apply_rlimits_to,
 )
-from greenpatch.sandbox.result import TIMEOUT_EXIT_CODE
+from greenpatch.sandbox.result import TIMEOUT_EXIT_CODE, CommandResult
 
 _READ_CHUNK = 65536
 # After the command exits, how long output may keep arriving from what it left behind.
@@ -70,6 +70,22 @@ class Outcome:
     killed_reason: str | None
     duration_s: float
     warnings: tuple[str, ...] = ()
+
+    def result(
+        self, backend: str, warnings: Sequence[str], collected: Mapping[str, str]
+    ) -> CommandResult:
+        """The `CommandResult` a backend reports for this outcome."""
+        return CommandResult(
+            exit_code=self.exit_code,
+            stdout=self.stdout,
+            stderr=self.stderr,
+            timed_out=self.timed_out,
+            killed_reason=self.killed_reason,
+            duration_s=self.duration_s,
+            backend=backend,
+            warnings=(*warnings, *self.warnings),
+            collected=collected,
+        )
 
 
 def execute(

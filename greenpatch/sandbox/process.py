@@ -56,14 +56,4 @@ class ProcessSandbox(Sandbox):
             collected = _collect(view, collect)
         finally:
             view.cleanup()
-        return CommandResult(
-            exit_code=outcome.exit_code,
-            stdout=outcome.stdout,
-            stderr=outcome.stderr,
-            timed_out=outcome.timed_out,
-            killed_reason=outcome.killed_reason,
-            duration_s=outcome.duration_s,
-            backend=self.name,
-            warnings=(*self.warnings(), *outcome.warnings),
-            collected=collected,
-        )
+        return outcome.result(self.name, self.warnings(), collected)

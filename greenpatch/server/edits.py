@@ -49,8 +49,7 @@ def rebase(change: patch.FileChange, now: str | None) -> patch.FileChange:
         return change
     if now is None or change.old_text is None or change.new_text is None:
         raise StaleDocument(f"{change.path} was created or deleted meanwhile")
-    diff = patch.unified_diff([change])
-    result = patch.apply_patch(diff, lambda p: now if p == change.path else None)
+    result = patch.rebase([change], lambda p: now if p == change.path else None)
     if not result.ok or not result.changes:
         raise StaleDocument(
             f"{change.path} changed where the proposal edits it; nothing was applied. "
