@@ -86,7 +86,7 @@ def build_prompt(brief: Brief, fmt: str) -> str:
         units = "\n\n".join(textwrap.dedent(u.source).rstrip() for u in brief.units)
         tests = f"\nThe failing tests:\n```python\n{brief.tests.rstrip()}\n```\n"
         return render(
-            "coder_whole",
+            "coder_whole" if failure else "coder_write",
             task=brief.task,
             paths=paths,
             units=units,
@@ -101,11 +101,12 @@ def build_prompt(brief: Brief, fmt: str) -> str:
 
 
 def ask(
-    gateway: Gateway, role: str, brief: Brief, read: Reader
+    gateway: Gateway, role: str, brief: Brief, read: Reader, *, temperature: float | None = None
 ) -> tuple[tuple[patch.FileChange, ...], str]:
     """One coder turn: prompt, then up to FORMAT_RETRIES corrections of unusable replies.
     Returns the changes and the format used; raises FormatError when the model never gave a
-    usable edit."""
+    usable edit. `temperature` sets the first attempt's (a sample rather than the greedy
+    answer)."""
     model = gateway.model_for(role)
     fmt = edit_format_for(model, gateway.settings.models.edit_format)
     if fmt == "whole" and not brief.units:
@@ -117,8 +118,9 @@ def ask(
     reason = ""
     for attempt in range(FORMAT_RETRIES + 1):
         # Greedy first; a retry at the same temperature would repeat the same answer.
-        temperature = 0.0 if attempt == 0 and role == "coder" else 0.7
-        reply = gateway.complete(role, messages, temperature=temperature).text
+        greedy = 0.0 if role == "coder" else 0.7
+        first = greedy if temperature is None else temperature
+        reply = gateway.complete(role, messages, temperature=first if attempt == 0 else 0.7).text
         try:
             return parse_reply(reply, fmt, brief.units, read), fmt
         except (FormatError, PatchRefused) as exc:
@@ -191,7 +193,9 @@ def splice_units(
         old = read(path)
         if old is None:
             raise FormatError(f"{path} does not exist")
-        new = _replace_in_file(old, [u for u in replaced if u.path == path], new_defs, imports)
+        ours = [u for u in replaced if u.path == path]
+        new = _replace_in_file(old, ours, new_defs, imports)
+        new = _add_helpers(new, ours, new_defs, {u.name for u in units})
         try:
             compile(new, path, "exec")
         except SyntaxError as exc:
@@ -218,6 +222,31 @@ def _replace_in_file(
     if missing:
         text = _add_imports(text, missing)
     return text
+
+
+def _add_helpers(
+    text: str, units: Sequence[CodeUnit], new_defs: dict[str, str], shown: set[str]
+) -> str:
+    """Top-level functions the reply added beside a rewritten top-level function (helpers it
+    calls) go in before that function, unless the file already defines them."""
+    if not any(u.indent == "" for u in units):
+        return text
+    defined = {u.name for u in units_in(units[0].path, text) if u.qualname == u.name}
+    helpers = [
+        src
+        for name, src in new_defs.items()
+        if name not in shown | defined and not name.lower().startswith("test")
+    ]
+    if not helpers:
+        return text
+    first = min(
+        (u for u in units_in(units[0].path, text) if u.qualname in {v.qualname for v in units}),
+        key=lambda u: u.start,
+    )
+    lines = text.splitlines(keepends=True)
+    block = "".join(textwrap.dedent(h).rstrip() + "\n\n\n" for h in helpers)
+    lines[first.start - 1 : first.start - 1] = [block]
+    return "".join(lines)
 
 
 def _add_imports(text: str, imports: Sequence[str]) -> str:

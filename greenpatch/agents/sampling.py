@@ -1,0 +1,304 @@
+"""Sampling and selection: several answers, judged by running them.
+
+Small models rarely fix their own mistakes from feedback, but among a few sampled answers one
+is often right. This module finds the visible tests a function already carries (its
+docstring's examples), runs every candidate on the same inputs in the sandbox, and keeps the
+one that passes the most examples and agrees with the most other candidates on the inputs the
+tester wrote (dual execution agreement, as in CodeT). Nothing here calls a model.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greenpatch.sandbox import Sandbox
+
+HARNESS = "greenpatch_probe.py"
+SOLUTION = "greenpatch_solution.py"
+CALL_TIMEOUT_S = 2.0
+
+# What separates a call from its value in prose examples: "f(1) == 2", "f(1) ==> 2",
+# "f(1) => 2", "f(1) ➞ 2", "f(1) -> 2", "f(1) should return 2", "f(1) # returns 2". A lone
+# "=" counts only before a value that ends the line: docstrings use it for math too
+# ("f(2) = 1 + f(1)").
+_ARROW = re.compile(
+    r"^\s*(?:#\s*)?(?:==>?|=>|➞|->|→|should\s+(?:be|return)|returns?|gives?|outputs?)\s*",
+    re.IGNORECASE,
+)
+_EQUALS = re.compile(r"^\s*=(?![=>])\s*(.+?)\s*$")
+_BOOL = re.compile(r"\b(true|false)\b")
+# After the value: nothing, or prose and punctuation; never more arithmetic or another "=".
+_AFTER = re.compile(r"^(?:\s*$|[.,;]?\s+[A-Za-z(#]|[.,;]\s*$)")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A call with literal arguments and, when known, its expected value (as source)."""
+
+    call: str
+    expected: str | None = None
+
+    def assertion(self) -> str:
+        return f"assert {self.call} == {self.expected}"
+
+
+def _literal(source: str) -> bool:
+    try:
+        ast.literal_eval(source)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _call_at(text: str, start: int, name: str) -> str | None:
+    """The balanced call `name(...)` starting at `start`, if its arguments are literals."""
+    depth, i = 0, start + len(name)
+    quote = ""
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                call = text[start : i + 1]
+                try:
+                    node = ast.parse(call, mode="eval").body
+                except SyntaxError:
+                    return None
+                if not isinstance(node, ast.Call) or node.keywords:
+                    return None
+                if all(_literal(ast.unparse(a)) for a in node.args):
+                    return call
+                return None
+        i += 1
+    return None
+
+
+def _value(text: str) -> str | None:
+    """The longest literal at the start of `text` (trailing prose and punctuation dropped)."""
+    equals = _EQUALS.match(text)
+    if equals:
+        value = _BOOL.sub(lambda m: m.group(1).title(), equals.group(1))
+        return value if _literal(value) else None
+    text = _BOOL.sub(lambda m: m.group(1).title(), _ARROW.sub("", text, count=1)).strip()
+    for end in range(len(text), 0, -1):
+        piece = text[:end].strip()
+        if piece and _literal(piece):
+            return piece if _AFTER.match(text[end:]) else None
+    return None
+
+
+def docstring_examples(source: str, name: str) -> list[Example]:
+    """The examples a function's docstring gives for `name`: doctest lines (`>>> f(1)` then
+    the value) and prose (`f(1) == 2`, `f(1) => 2`, `f(1) should return 2`). Only calls with
+    literal arguments and literal values count: they become exact, trustworthy tests."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    docs = [
+        ast.get_docstring(node) or ""
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
+    ]
+    examples: list[Example] = []
+    for doc in docs:
+        lines = doc.splitlines()
+        for i, line in enumerate(lines):
+            for match in re.finditer(rf"\b{re.escape(name)}\s*\(", line):
+                call = _call_at(line, match.start(), name)
+                if call is None:
+                    continue
+                rest = line[match.start() + len(call) :]
+                value = _value(rest)
+                if value is None and not rest.strip() and i + 1 < len(lines):
+                    following = lines[i + 1].strip()
+                    if not following.startswith(">>>"):
+                        value = _value(following)
+                if value is not None:
+                    examples.append(Example(call, value))
+    return list(dict.fromkeys(examples))
+
+
+def assertion_examples(test_source: str, name: str) -> list[Example]:
+    """`assert name(...) == value` lines of a test the tester wrote (values untrusted)."""
+    examples: list[Example] = []
+    try:
+        tree = ast.parse(test_source)
+    except SyntaxError:
+        return examples
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assert) or not isinstance(node.test, ast.Compare):
+            continue
+        cmp = node.test
+        if len(cmp.ops) != 1 or not isinstance(cmp.ops[0], ast.Eq):
+            continue
+        left, right = cmp.left, cmp.comparators[0]
+        if isinstance(right, ast.Call) and not isinstance(left, ast.Call):
+            left, right = right, left
+        if not isinstance(left, ast.Call) or left.keywords:
+            continue
+        func = left.func  # f(...) or module.f(...)
+        called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if called != name:
+            continue
+        call = ast.unparse(ast.Call(ast.Name(name), left.args, []))
+        value = ast.unparse(right)
+        if all(_literal(ast.unparse(a)) for a in left.args) and _literal(value):
+            examples.append(Example(call, value))
+    return list(dict.fromkeys(examples))
+
+
+@dataclass
+class Verdict:
+    """One candidate run on every input: its outputs and what it passed."""
+
+    index: int
+    outputs: tuple[str, ...] = ()
+    examples_passed: int = 0
+    tests_passed: int = 0
+    error: str = ""
+    failures: list[str] = field(default_factory=list)  # failed docstring examples, as text
+
+    @property
+    def runs(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True)
+class Selection:
+    index: int  # the chosen candidate, -1 when none runs
+    verdicts: tuple[Verdict, ...]
+    agreement: int  # how many candidates behave exactly like the chosen one
+
+    @property
+    def chosen(self) -> Verdict | None:
+        return self.verdicts[self.index] if self.index >= 0 else None
+
+
+_PROBE = r"""
+import json, math, signal, sys, traceback
+
+def _alarm(signum, frame):
+    raise TimeoutError("the call took too long")
+
+def _same(a, b):
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+        except TypeError:
+            return False
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    return a == b
+
+def _key(value):
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_key(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return repr(value)
+
+cases = json.load(open(sys.argv[1]))
+ns = {"__name__": "greenpatch_solution"}
+try:
+    exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), ns)
+except BaseException as exc:
+    print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+    sys.exit(0)
+signal.signal(signal.SIGALRM, _alarm)
+out = []
+for call, expected in cases:
+    signal.setitimer(signal.ITIMER_REAL, float(sys.argv[3]))
+    try:
+        value = eval(call, ns)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        key = _key(value)
+        ok = None if expected is None else _same(value, eval(expected, {}))
+        out.append([key, ok])
+    except BaseException as exc:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        out.append(["!" + type(exc).__name__, False if expected is not None else None])
+print(json.dumps({"results": out}))
+"""
+
+
+def run_candidates(
+    sandbox: Sandbox,
+    workdir: Path,
+    programs: Sequence[str],
+    examples: Sequence[Example],
+    tests: Sequence[Example] = (),
+    *,
+    python: str = "python3",
+    timeout: float = 30.0,
+) -> list[Verdict]:
+    """Run every program on the examples' and tests' calls, each in its own sandbox process."""
+    cases = [[e.call, e.expected] for e in [*examples, *tests]]
+    verdicts = []
+    for index, program in enumerate(programs):
+        overlay = {HARNESS: _PROBE, "cases.json": json.dumps(cases), SOLUTION: program}
+        argv = [python, HARNESS, "cases.json", SOLUTION, str(CALL_TIMEOUT_S)]
+        result = sandbox.run(workdir, argv, overlay=overlay, timeout=timeout)
+        verdicts.append(_verdict(index, result.stdout, result.killed_reason, examples, tests))
+    return verdicts
+
+
+def _verdict(
+    index: int,
+    stdout: str,
+    killed: str | None,
+    examples: Sequence[Example],
+    tests: Sequence[Example],
+) -> Verdict:
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if killed or not lines:
+        return Verdict(index, error=killed or "the program printed no result")
+    data = json.loads(lines[-1])
+    if "error" in data:
+        return Verdict(index, error=data["error"])
+    results = data["results"]
+    n = len(examples)
+    failures = [
+        f"{e.assertion()}  # got {key}"
+        for e, (key, ok) in zip(examples, results[:n], strict=True)
+        if not ok
+    ]
+    return Verdict(
+        index,
+        outputs=tuple(key for key, _ in results),
+        examples_passed=sum(1 for _, ok in results[:n] if ok),
+        tests_passed=sum(1 for _, ok in results[n:] if ok),
+        failures=failures,
+    )
+
+
+def select(verdicts: Sequence[Verdict]) -> Selection:
+    """The candidate to keep: most docstring examples passed; then the largest group of
+    candidates that behave identically, weighted by the tester's tests that group passes;
+    then the earliest (the greedy answer comes first)."""
+    running = [v for v in verdicts if v.runs]
+    if not running:
+        return Selection(-1, tuple(verdicts), 0)
+    groups = Counter(v.outputs for v in running)
+
+    def score(v: Verdict) -> tuple[int, int, int]:
+        return (v.examples_passed, groups[v.outputs] * (1 + v.tests_passed), -v.index)
+
+    best = max(running, key=score)
+    return Selection(best.index, tuple(verdicts), groups[best.outputs])

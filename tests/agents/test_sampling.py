@@ -1,0 +1,140 @@
+"""Sampling and selection: docstring examples, tester assertions, and choosing among
+candidates by running them in the real sandbox."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from greenpatch.agents import sampling
+from greenpatch.agents.sampling import Example, Verdict
+from greenpatch.sandbox import get_sandbox
+
+DOCTEST = '''
+def longest(strings):
+    """Return the longest string.
+    >>> longest([])
+
+    >>> longest(['a', 'bb'])
+    'bb'
+    >>> longest(
+    ...     ['x'])
+    'x'
+    """
+'''
+
+PROSE = '''
+def x_or_y(n, x, y):
+    """Return x if n is prime, else y.
+
+    Examples:
+    for x_or_y(7, 34, 12) == 34
+    for x_or_y(15, 8, 5) == 5
+    is_happy(aa) => False
+    x_or_y(n, 1, 2) => 1
+    x_or_y(2, 1, 0) ==> 1
+    x_or_y(4, 1, 0) = 0
+    x_or_y(1, 1, 0) = 1 + 0 - 1 = 0
+    x_or_y(9, 1, 0) ->9 - 1 = 8
+    x_or_y(3, True, False) => true
+    """
+
+def reverse_delete(s, c):
+    """For s = "abcde", c = "ae", the result should be ('bcd',False)
+    reverse_delete("abcdef", "b") should return ('acdef', False).
+    reverse_delete("ab", "b") ➞ ("a", True)
+    """
+'''
+
+
+def test_doctest_examples_need_a_literal_call_and_value() -> None:
+    assert sampling.docstring_examples(DOCTEST, "longest") == [
+        Example("longest(['a', 'bb'])", "'bb'")
+    ]
+
+
+def test_prose_examples_in_their_usual_spellings() -> None:
+    assert sampling.docstring_examples(PROSE, "x_or_y") == [
+        Example("x_or_y(7, 34, 12)", "34"),
+        Example("x_or_y(15, 8, 5)", "5"),
+        Example("x_or_y(2, 1, 0)", "1"),
+        Example("x_or_y(4, 1, 0)", "0"),
+        Example("x_or_y(3, True, False)", "True"),
+    ]
+    assert sampling.docstring_examples(PROSE, "reverse_delete") == [
+        Example('reverse_delete("abcdef", "b")', "('acdef', False)"),
+        Example('reverse_delete("ab", "b")', '("a", True)'),
+    ]
+
+
+def test_a_source_that_does_not_parse_has_no_examples() -> None:
+    assert sampling.docstring_examples("def f(:\n", "f") == []
+
+
+def test_tester_assertions_either_way_round_and_through_the_module() -> None:
+    source = """
+import solution
+from solution import f
+
+def test_f():
+    assert f(1) == 2
+    assert 3 == solution.f(2)
+    assert f(x) == 1          # not literal: no
+    assert f(1) != 5          # not equality: no
+    assert g(1) == 1          # another function: no
+"""
+    assert sampling.assertion_examples(source, "f") == [
+        Example("f(1)", "2"),
+        Example("f(2)", "3"),
+    ]
+
+
+def verdict(index: int, outputs: tuple[str, ...], examples: int = 0, tests: int = 0) -> Verdict:
+    return Verdict(index, outputs, examples_passed=examples, tests_passed=tests)
+
+
+def test_select_prefers_examples_then_agreement_then_the_greedy_answer() -> None:
+    verdicts = [
+        verdict(0, ("1", "2"), examples=1),
+        verdict(1, ("1", "3"), examples=2),
+        verdict(2, ("1", "3"), examples=2),
+        verdict(3, ("1", "4"), examples=2, tests=1),
+        Verdict(4, error="SyntaxError"),
+    ]
+    chosen = sampling.select(verdicts)
+    assert (chosen.index, chosen.agreement) == (1, 2)
+    # Ties everywhere: the earliest answer wins.
+    assert sampling.select([verdict(0, ("a",)), verdict(1, ("b",))]).index == 0
+    assert sampling.select([Verdict(0, error="x")]).index == -1
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    return get_sandbox("bwrap")
+
+
+def test_candidates_run_in_the_sandbox_and_are_judged(sandbox, tmp_path: Path) -> None:
+    examples = [Example("add(1, 2)", "3"), Example("add(0.1, 0.2)", "0.3")]
+    tests = [Example("add(2, 2)", "4"), Example("add(-1, 1)", "5")]
+    programs = [
+        "def add(a, b):\n    return a + b\n",
+        "def add(a, b):\n    return a - b\n",
+        "def add(a, b):\n    while True:\n        pass\n",
+        "def add(a, b) return\n",
+        "import sys\nsys.exit(3)\n",
+    ]
+    right, wrong, loops, broken, exits = sampling.run_candidates(
+        sandbox, tmp_path, programs, examples, tests
+    )
+    assert (right.examples_passed, right.tests_passed, right.failures) == (2, 1, [])
+    assert right.outputs == ("3", "0.3", "4", "0")
+    assert wrong.examples_passed == 0
+    assert wrong.failures[0] == "assert add(1, 2) == 3  # got -1"
+    assert loops.outputs == ("!TimeoutError",) * 4
+    assert broken.error.startswith("SyntaxError")
+    assert exits.error.startswith("SystemExit")
+    assert sampling.select([right, wrong, loops, broken, exits]).index == 0
