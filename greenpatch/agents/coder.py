@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from greenpatch import patch
 from greenpatch.agents.context import CodeUnit, Reader, units_in
 from greenpatch.agents.gateway import Gateway, Message
+from greenpatch.agents.tools import Toolbox, converse
 from greenpatch.errors import FormatError, PatchRefused
 
 log = logging.getLogger(__name__)
@@ -101,24 +102,28 @@ def build_prompt(brief: Brief, fmt: str) -> str:
 
 
 def ask(
-    gateway: Gateway, role: str, brief: Brief, read: Reader
+    gateway: Gateway, role: str, brief: Brief, read: Reader, toolbox: Toolbox | None = None
 ) -> tuple[tuple[patch.FileChange, ...], str]:
     """One coder turn: prompt, then up to FORMAT_RETRIES corrections of unusable replies.
-    Returns the changes and the format used; raises FormatError when the model never gave a
-    usable edit."""
+    With a toolbox the role may use tools before it answers (see `tools`). Returns the
+    changes and the format used; raises FormatError when the model never gave a usable
+    edit."""
     model = gateway.model_for(role)
     fmt = edit_format_for(model, gateway.settings.models.edit_format)
     if fmt == "whole" and not brief.units:
         fmt = "udiff"  # nothing focused to rewrite: fall back to a diff over whole files
+    prompt = build_prompt(brief, fmt)
+    if toolbox is not None:
+        prompt += "\n\n" + toolbox.describe()
     messages: list[Message] = [
         {"role": "system", "content": system_prompt(gateway, role)},
-        {"role": "user", "content": build_prompt(brief, fmt)},
+        {"role": "user", "content": prompt},
     ]
     reason = ""
     for attempt in range(FORMAT_RETRIES + 1):
         # Greedy first; a retry at the same temperature would repeat the same answer.
         temperature = 0.0 if attempt == 0 and role == "coder" else 0.7
-        reply = gateway.complete(role, messages, temperature=temperature).text
+        reply = converse(gateway, role, messages, toolbox, temperature=temperature).text
         try:
             return parse_reply(reply, fmt, brief.units, read), fmt
         except (FormatError, PatchRefused) as exc:
