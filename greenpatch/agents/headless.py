@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from greenpatch import patch
-from greenpatch.agents.loop import Run, resume, run_task
-from greenpatch.agents.store import RunStore
+from greenpatch.agents.loop import Run, run_task
+from greenpatch.agents.resume import resumable, resume
 from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
 from greenpatch.config import Settings, load_settings
 from greenpatch.errors import StaleDocument, WorkspaceError
@@ -65,13 +65,7 @@ def resume_command(
 
 def list_command(workspace: Path, *, as_json: bool) -> int:
     """`greenpatch run --list`: the runs here that can be resumed."""
-    if not workspace.is_dir():
-        raise WorkspaceError(f"workspace {workspace} is not a directory")
-    store = RunStore(workspace.resolve())
-    try:
-        runs = store.resumable()
-    finally:
-        store.close()
+    runs = resumable(workspace)
     if as_json:
         rows = [
             {"run_id": r.run_id, "task": r.task, "status": r.status, "state": r.state} for r in runs

@@ -2,7 +2,8 @@
 
 One function, `run_task`, shared by `greenpatch run` and the language server. Nothing here
 writes to the workspace: every attempt is judged in the sandbox on a view made of the files
-on disk, the editor's unsaved buffers and the changes so far.
+on disk, the editor's unsaved buffers and the changes so far. A run whose budget runs out
+ends `paused`; it and runs a killed process left behind continue through `resume.resume`.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from greenpatch import patch
 from greenpatch.agents import coder, focus, plan_steps, roles, tools
-from greenpatch.agents.gateway import Budget, Gateway
+from greenpatch.agents.gateway import Gateway
 from greenpatch.agents.journal import Journal
 from greenpatch.agents.snapshot import Position
 from greenpatch.agents.types import Evidence, Proposal, RunEvent, RunResult, TaskRequest
@@ -125,61 +125,6 @@ def run_task(run: Run) -> RunResult:
         else:  # a CLI run: finish before the interpreter starts shutting down
             finish()
     return result
-
-
-def resume(
-    run_id: str,
-    workspace: Path,
-    settings: Settings,
-    *,
-    extra_usd: float = 0.0,
-    extra_tokens: int = 0,
-) -> Run:
-    """A paused or interrupted run, ready for `run_task`: its request, working copy edits
-    and loop position from its last checkpoint, a budget of what it had (or what the
-    settings now allow, whichever is more) plus `extra_usd` / `extra_tokens`, with what it
-    already spent counted. Set `on_event` and `cancel` on the returned Run as for a new one.
-    Raises WorkspaceError when the run is unknown, still running, or finished."""
-    from greenpatch.agents.store import RunStore
-
-    store = RunStore(workspace.resolve())
-    try:
-        resumable = {r.run_id: r for r in store.resumable()}
-        data = store.checkpoint(run_id) if run_id in resumable else None
-        if data is None:
-            raise WorkspaceError(_not_resumable(store, run_id))
-    finally:
-        store.close()
-    try:
-        request, position = Position.from_json(data)
-    except ValueError as exc:
-        raise WorkspaceError(f"run {run_id} cannot be resumed: {exc}") from None
-    if position.model and not settings.models.default:
-        settings = dataclasses.replace(
-            settings, models=dataclasses.replace(settings.models, default=position.model)
-        )
-    budget = Budget(
-        max(position.budget_usd, settings.budget.usd) + extra_usd,
-        max(position.budget_tokens, settings.budget.tokens) + extra_tokens,
-        position.spent_usd,
-        position.spent_tokens,
-    )
-    request = dataclasses.replace(request, workspace=workspace)
-    run = Run(request, settings, run_id=run_id, position=position)
-    run.gateway = Gateway(settings, budget, cancel=run.cancel)
-    return run
-
-
-def _not_resumable(store: Any, run_id: str) -> str:
-    try:
-        record = store.get(run_id)
-    except KeyError:
-        return f"no run {run_id} in this workspace (`greenpatch run --list` shows those to resume)"
-    if not record.finished:
-        return f"run {run_id} is still running (process {record.owner_pid})"
-    if store.checkpoint(run_id) is None:
-        return f"run {run_id} stopped before its first checkpoint; start it again"
-    return f"run {run_id} ended {record.status}; only paused or interrupted runs resume"
 
 
 def _drive(run: Run) -> RunResult:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from greenpatch.agents.loop import Run, resume, run_task
+from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.providers import ScriptedReplies
+from greenpatch.agents.resume import resume
 from greenpatch.agents.snapshot import Position
 from greenpatch.agents.store import RunStore
 from greenpatch.agents.types import RunEvent, TaskRequest
