@@ -22,7 +22,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="one headless run: task -> green proposal")
-    run.add_argument("task", help="what to do, in plain words")
+    run.add_argument("task", nargs="?", help="what to do, in plain words")
+    run.add_argument("--resume", metavar="RUN_ID", help="continue a paused or interrupted run")
+    run.add_argument("--list", action="store_true", help="list the runs that can be resumed")
+    run.add_argument(
+        "--budget-usd",
+        type=float,
+        metavar="USD",
+        help="the run's budget in USD; with --resume: how much more it may spend",
+    )
+    run.add_argument(
+        "--budget-tokens",
+        type=int,
+        metavar="N",
+        help="the run's budget in tokens; with --resume: how many more it may use",
+    )
     run.add_argument("--workspace", type=Path, default=Path.cwd())
     run.add_argument("--model", help="model for every agent (e.g. local/qwen2.5-coder-0.5b)")
     run.add_argument("--yes", action="store_true", help="apply the green proposal to the files")
@@ -31,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=["fix", "implement", "task"],
         help="fix: make the failing tests pass; task: change without new failures "
         "(default: fix when the task talks about failures or bugs)",
+    )
+    run.add_argument(
+        "--allow-install",
+        action="store_true",
+        help="let the agents install Python packages (refused otherwise)",
     )
     run.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -93,16 +112,7 @@ def _to_stderr(line: str) -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     match args.command:
         case "run":
-            from greenpatch.agents.headless import run_command
-
-            return run_command(
-                args.task,
-                args.workspace,
-                model=args.model,
-                yes=args.yes,
-                as_json=args.json,
-                kind=args.kind,
-            )
+            return _run(args)
         case "lsp":
             from greenpatch.server import serve
 
@@ -146,6 +156,41 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(f"{m.model_id:28} {m.size_mb:>5} MB  {state:10}  {m.description}")
             return 0
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
+
+
+def _run(args: argparse.Namespace) -> int:
+    from greenpatch.agents import headless
+
+    if args.list:
+        return headless.list_command(args.workspace, as_json=args.json)
+    if args.resume:
+        if args.task:
+            print("greenpatch run: give a task or --resume RUN_ID, not both", file=sys.stderr)
+            return EXIT_USAGE
+        return headless.resume_command(
+            args.resume,
+            args.workspace,
+            model=args.model,
+            yes=args.yes,
+            as_json=args.json,
+            extra_usd=args.budget_usd or 0.0,
+            extra_tokens=args.budget_tokens or 0,
+            allow_install=args.allow_install,
+        )
+    if not args.task:
+        print("greenpatch run: give a task (or --resume RUN_ID, or --list)", file=sys.stderr)
+        return EXIT_USAGE
+    return headless.run_command(
+        args.task,
+        args.workspace,
+        model=args.model,
+        yes=args.yes,
+        as_json=args.json,
+        kind=args.kind,
+        budget_usd=args.budget_usd,
+        budget_tokens=args.budget_tokens,
+        allow_install=args.allow_install,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

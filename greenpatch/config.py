@@ -72,6 +72,8 @@ class Settings:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     max_iterations: int = 4
+    # Independent plan steps (different groups, different files) coded at the same time.
+    max_parallel_steps: int = 2
     time_limit_s: float = 1800.0
     approval: Literal["review", "auto"] = "review"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

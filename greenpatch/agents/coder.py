@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from greenpatch import patch
 from greenpatch.agents.context import CodeUnit, Reader, units_in
 from greenpatch.agents.gateway import Gateway, Message
+from greenpatch.agents.tools import Toolbox, converse
 from greenpatch.errors import FormatError, PatchRefused
 
 log = logging.getLogger(__name__)
@@ -101,26 +102,36 @@ def build_prompt(brief: Brief, fmt: str) -> str:
 
 
 def ask(
-    gateway: Gateway, role: str, brief: Brief, read: Reader, *, temperature: float | None = None
+    gateway: Gateway,
+    role: str,
+    brief: Brief,
+    read: Reader,
+    toolbox: Toolbox | None = None,
+    *,
+    temperature: float | None = None,
 ) -> tuple[tuple[patch.FileChange, ...], str]:
     """One coder turn: prompt, then up to FORMAT_RETRIES corrections of unusable replies.
-    Returns the changes and the format used; raises FormatError when the model never gave a
-    usable edit. `temperature` sets the first attempt's (a sample rather than the greedy
-    answer)."""
+    With a toolbox the role may use tools before it answers (see `tools`). `temperature`
+    sets the first attempt's (a sample rather than the greedy answer). Returns the changes
+    and the format used; raises FormatError when the model never gave a usable edit."""
     model = gateway.model_for(role)
     fmt = edit_format_for(model, gateway.settings.models.edit_format)
     if fmt == "whole" and not brief.units:
         fmt = "udiff"  # nothing focused to rewrite: fall back to a diff over whole files
+    prompt = build_prompt(brief, fmt)
+    if toolbox is not None:
+        prompt += "\n\n" + toolbox.describe()
     messages: list[Message] = [
         {"role": "system", "content": system_prompt(gateway, role)},
-        {"role": "user", "content": build_prompt(brief, fmt)},
+        {"role": "user", "content": prompt},
     ]
     reason = ""
     for attempt in range(FORMAT_RETRIES + 1):
         # Greedy first; a retry at the same temperature would repeat the same answer.
         greedy = 0.0 if role == "coder" else 0.7
         first = greedy if temperature is None else temperature
-        reply = gateway.complete(role, messages, temperature=first if attempt == 0 else 0.7).text
+        heat = first if attempt == 0 else 0.7
+        reply = converse(gateway, role, messages, toolbox, temperature=heat).text
         try:
             return parse_reply(reply, fmt, brief.units, read), fmt
         except (FormatError, PatchRefused) as exc:

@@ -159,7 +159,8 @@ def describe_error(exc: BaseException, model: str) -> str:
 
 @dataclass
 class Gateway:
-    """One run's door to the models. Thread-confined: a run uses its gateway from one thread."""
+    """One run's door to the models. The plan's independent steps call it from several
+    threads at once: the records and the budget are updated under a lock."""
 
     settings: Settings
     budget: Budget
@@ -172,6 +173,7 @@ class Gateway:
     on_call: Callable[[CallRecord, Sequence[Message], str], None] | None = None
     # A role's learned rules, appended to its system prompt by the roles.
     rules: Callable[[str], str] = lambda role: ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def for_run(cls, settings: Settings, **kwargs: Any) -> Gateway:
@@ -276,8 +278,9 @@ class Gateway:
         error: str = "",
     ) -> CallRecord:
         record = CallRecord(role, model, prompt, completion, cost, round(latency, 3), error)
-        self.records.append(record)
-        self.budget.add(record)
+        with self._lock:
+            self.records.append(record)
+            self.budget.add(record)
         if self.on_record:
             self.on_record(record)
         return record

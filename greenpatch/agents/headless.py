@@ -6,18 +6,21 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from greenpatch import patch
 from greenpatch.agents.loop import Run, run_task
+from greenpatch.agents.resume import resumable, resume
 from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
-from greenpatch.config import load_settings
+from greenpatch.config import Settings, load_settings
 from greenpatch.errors import StaleDocument, WorkspaceError
 from greenpatch.patch.cli import write_changes as write_all_or_nothing
 
 log = logging.getLogger(__name__)
+
+EXIT_PAUSED = 3  # the budget ran out; `greenpatch run --resume RUN_ID --budget-usd X` goes on
 
 
 def run_command(
@@ -28,16 +31,68 @@ def run_command(
     yes: bool,
     as_json: bool,
     kind: TaskKind | None = None,
+    budget_usd: float | None = None,
+    budget_tokens: int | None = None,
+    allow_install: bool = False,
 ) -> int:
     """Exit 0 when a green proposal was produced (and applied, with --yes)."""
+    budget: dict[str, Any] = {"usd": budget_usd, "tokens": budget_tokens}
+    settings = _settings(workspace, model, {k: v for k, v in budget.items() if v is not None})
+    request = TaskRequest(task=task, workspace=workspace, kind=kind or infer_kind(task))
+    run = Run(request, settings, on_event=_progress, journal_in_background=False)
+    run.approve = _approver(allow_install)
+    return _finish(run, workspace, yes=yes, as_json=as_json)
+
+
+def resume_command(
+    run_id: str,
+    workspace: Path,
+    *,
+    model: str | None,
+    yes: bool,
+    as_json: bool,
+    extra_usd: float = 0.0,
+    extra_tokens: int = 0,
+    allow_install: bool = False,
+) -> int:
+    """`greenpatch run --resume RUN_ID`: a paused or interrupted run, continued."""
+    settings = _settings(workspace, model, {})
+    run = resume(run_id, workspace, settings, extra_usd=extra_usd, extra_tokens=extra_tokens)
+    run.on_event, run.journal_in_background = _progress, False
+    run.approve = _approver(allow_install)
+    return _finish(run, workspace, yes=yes, as_json=as_json)
+
+
+def list_command(workspace: Path, *, as_json: bool) -> int:
+    """`greenpatch run --list`: the runs here that can be resumed."""
+    runs = resumable(workspace)
+    if as_json:
+        rows = [
+            {"run_id": r.run_id, "task": r.task, "status": r.status, "state": r.state} for r in runs
+        ]
+        print(json.dumps(rows, indent=2))  # noqa: T201 - CLI output
+        return 0
+    for r in runs:
+        status = r.status if r.finished else "killed"
+        print(f"{r.run_id}  {status:11}  {r.state:8}  {r.task[:60]}")  # noqa: T201 - CLI output
+    if not runs:
+        _say("no paused or interrupted runs here")
+    return 0
+
+
+def _settings(workspace: Path, model: str | None, budget: dict[str, Any]) -> Settings:
     if not workspace.is_dir():
         raise WorkspaceError(f"workspace {workspace} is not a directory")
     editor: dict[str, Any] = {"models": {"default": model}} if model else {}
+    if budget:
+        editor["budget"] = budget
     loaded = load_settings(workspace, editor=editor)
     for problem in loaded.problems:
         _say(f"setting ignored: {problem}")
-    request = TaskRequest(task=task, workspace=workspace, kind=kind or infer_kind(task))
-    run = Run(request, loaded.settings, on_event=_progress, journal_in_background=False)
+    return loaded.settings
+
+
+def _finish(run: Run, workspace: Path, *, yes: bool, as_json: bool) -> int:
     result = run_task(run)
     applied: list[str] = []
     if result.proposal and yes:
@@ -52,7 +107,17 @@ def run_command(
             sys.stdout.write(result.proposal.diff)
             if not yes:
                 _say("not applied; run again with --yes to apply it")
-    return 0 if result.status == "green" else 1
+    return 0 if result.status == "green" else EXIT_PAUSED if result.status == "paused" else 1
+
+
+def _approver(allow: bool) -> Callable[[str], bool]:
+    """Headless there is nobody to ask: `--allow-install` says yes up front, else no."""
+
+    def approve(what: str) -> bool:
+        _say(f"allowed: {what}" if allow else f"refused: {what} (--allow-install allows it)")
+        return allow
+
+    return approve
 
 
 def _say(line: str) -> None:

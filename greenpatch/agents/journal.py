@@ -31,13 +31,14 @@ def _safely(what: str, fn: Callable[[], T], default: T) -> T:
 
 
 class Journal:
-    def __init__(self, workspace: Path, run_id: str, task: str) -> None:
+    def __init__(self, workspace: Path, run_id: str, task: str, *, resuming: bool = False) -> None:
         from greenpatch.agents import identity, memory, store, transcript
 
         self.workspace, self.run_id, self.task = workspace, run_id, task
         self.store: Any = _safely("run store", lambda: store.RunStore(workspace), None)
         if self.store is not None:
-            _safely("run store", lambda: self.store.begin(run_id, task), None)
+            begin = self.store.reopen if resuming else self.store.begin
+            _safely("run store", lambda: begin(run_id, task), None)
         self.transcript: Any = _safely(
             "transcript", lambda: transcript.Transcript(workspace, run_id), None
         )
@@ -47,6 +48,11 @@ class Journal:
     def state(self, name: str, detail: str = "") -> None:
         if self.store is not None:
             _safely("run store", lambda: self.store.transition(self.run_id, name, detail), None)
+
+    def checkpoint(self, data: str) -> None:
+        """Save the run's position (see `snapshot.Position`), replacing the last one."""
+        if self.store is not None:
+            _safely("run store", lambda: self.store.save_checkpoint(self.run_id, data), None)
 
     def call(self, record: CallRecord, messages: Sequence[Message], reply: str) -> None:
         if self.transcript is not None:
@@ -126,11 +132,14 @@ class Journal:
 
 
 def close_interrupted(workspace: Path) -> list[str]:
-    """What a (re)started server calls: runs a killed process left open are closed cleanly."""
+    """What a (re)started server calls: runs a killed process left open are closed cleanly,
+    with status `interrupted`; those with a checkpoint can still be resumed (`loop.resume`)."""
     from greenpatch.agents import store
 
     def close() -> list[str]:
-        runs = store.RunStore(workspace).close_unfinished("the server stopped during the run")
+        runs = store.RunStore(workspace).close_unfinished(
+            "the process stopped during the run; `greenpatch run --resume RUN_ID` continues it"
+        )
         return [f"{r.run_id} ({r.task[:60]})" for r in runs]
 
     return _safely("run store", close, [])

@@ -2,13 +2,15 @@
 
 One function, `run_task`, shared by `greenpatch run` and the language server. Nothing here
 writes to the workspace: every attempt is judged in the sandbox on a view made of the files
-on disk, the editor's unsaved buffers and the changes so far.
+on disk, the editor's unsaved buffers and the changes so far. A run whose budget runs out
+ends `paused`; it and runs a killed process left behind continue through `resume.resume`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import logging
 import threading
 import time
@@ -18,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenpatch import patch
-from greenpatch.agents import coder, context, roles
+from greenpatch.agents import coder, focus, plan_steps, roles, tools
 from greenpatch.agents.gateway import Gateway
 from greenpatch.agents.journal import Journal
+from greenpatch.agents.snapshot import Position
 from greenpatch.agents.types import Evidence, Proposal, RunEvent, RunResult, TaskRequest
 from greenpatch.agents.workcopy import WorkingCopy
 from greenpatch.config import Settings
@@ -38,9 +41,6 @@ from greenpatch.sandbox import Sandbox, TestReport, detect_python, from_settings
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[RunEvent], None]
-MAX_UNITS = 3
-MAX_FILES = 4
-FAILURE_CHARS = 2500
 
 
 @dataclass
@@ -58,6 +58,10 @@ class Run:
     journal_in_background: bool = True
     # Retrieval over the workspace index: (query, top_k) -> results with path, symbol, lines.
     search: Callable[[str, int], list[Any]] | None = None
+    # Asked before a role installs a package (what, in words) -> allowed? Default: no.
+    approve: Callable[[str], bool] = lambda what: False
+    # Set by `resume`: where a paused or interrupted run continues from.
+    position: Position | None = None
 
     def emit(self, kind: str, message: str, *, phase: str = "", iteration: int = 0) -> None:
         cost = self.gateway.cost_usd if self.gateway else 0.0
@@ -71,7 +75,8 @@ class Run:
 
 def run_task(run: Run) -> RunResult:
     """Drive one request to a green proposal, or explain why not. Never raises for the
-    expected failures (model, budget, format, sandbox, cancel): they become the result."""
+    expected failures (model, budget, format, sandbox, cancel): they become the result.
+    A run out of budget is paused, to be continued by `resume`."""
     started = time.monotonic()
     run.gateway = run.gateway or Gateway.for_run(run.settings, cancel=run.cancel)
     run.emit("started", run.request.task, phase="starting")
@@ -79,7 +84,11 @@ def run_task(run: Run) -> RunResult:
         result = _drive(run)
     except Cancelled:
         result = RunResult(run.run_id, "cancelled", "cancelled by the user")
-    except (BudgetExceeded, LimitsExceeded, ModelError, FormatError, WorkspaceError) as exc:
+    except BudgetExceeded as exc:
+        more = "--budget-usd USD" if "$" in str(exc) else "--budget-tokens N"
+        resume_hint = f"greenpatch run --resume {run.run_id} {more}"
+        result = RunResult(run.run_id, "paused", f"paused: {exc}; to continue: {resume_hint}")
+    except (LimitsExceeded, ModelError, FormatError, WorkspaceError) as exc:
         result = RunResult(run.run_id, "failed", str(exc))
     except GreenpatchError as exc:
         result = RunResult(run.run_id, "error", str(exc))
@@ -96,8 +105,8 @@ def run_task(run: Run) -> RunResult:
         round(time.monotonic() - started, 2),
         tuple(run.gateway.records),
     )
-    kind = {"green": "proposal", "cancelled": "cancelled"}.get(result.status, "failed")
-    run.emit(kind, result.message, phase="done")
+    kind = {"green": "proposal", "cancelled": "cancelled", "paused": "paused"}
+    run.emit(kind.get(result.status, "failed"), result.message, phase="done")
     run.emit("finished", result.status, phase="done")
     if run.journal is not None:
         # Remembering and reflecting take seconds (embeddings, maybe a model call): after the
@@ -123,11 +132,14 @@ def _drive(run: Run) -> RunResult:
     root = request.workspace.resolve()
     if not root.is_dir():
         raise WorkspaceError(f"workspace {request.workspace} is not a directory")
-    run.journal = Journal(root, run.run_id, request.task)
+    resuming = run.position is not None
+    run.journal = Journal(root, run.run_id, request.task, resuming=resuming)
     if run.gateway is not None:
         run.gateway.on_call = run.journal.call
         run.gateway.rules = run.journal.rules
-    machine = Machine(run, WorkingCopy(root, dict(request.buffers)), detect_python(root))
+    position = run.position or Position(model=run.settings.models.default)
+    copy = WorkingCopy(root, dict(request.buffers), dict(position.edits), dict(position.originals))
+    machine = Machine(run, copy, detect_python(root), position)
     return machine.go()
 
 
@@ -148,6 +160,14 @@ def is_green(report: TestReport, targets: set[str], baseline: set[str]) -> bool:
     return report.status != "no_tests" or not targets
 
 
+def fingerprint(overlay: dict[str, str | None]) -> str:
+    """The same change gives the same fingerprint, in any process."""
+    digest = hashlib.sha256()
+    for path, text in sorted(overlay.items()):
+        digest.update(f"{path}\0{text}\0".encode())
+    return digest.hexdigest()[:16]
+
+
 STATES = {
     "baseline": "TEST",
     "plan": "PLAN",
@@ -160,16 +180,23 @@ STATES = {
 
 
 class Machine:
-    """PLAN -> CODE -> TEST -> (DEBUG -> TEST)* -> REVIEW -> PROPOSE | FAIL."""
+    """PLAN -> CODE -> TEST -> (DEBUG -> TEST)* -> REVIEW -> PROPOSE | FAIL. Its state
+    between steps is a `Position`, saved after the baseline and after every iteration."""
 
-    def __init__(self, run: Run, copy: WorkingCopy, python: str) -> None:
-        self.run, self.copy, self.python = run, copy, python
+    def __init__(self, run: Run, copy: WorkingCopy, python: str, position: Position) -> None:
+        self.run, self.copy, self.python, self.pos = run, copy, python, position
         self.settings = run.settings
         self.started = time.monotonic()
         self.sandbox = run.sandbox or from_settings(self.settings.sandbox)
         self.gateway = run.gateway or Gateway.for_run(self.settings, cancel=run.cancel)
-        self.plan: roles.Plan | None = None
-        self.tests_written: list[str] = []
+        self.tools = tools.for_run(
+            copy,
+            self.sandbox,
+            python,
+            search=run.search,
+            approve=run.approve,
+            test_timeout=self.settings.sandbox.timeout_s,
+        )
 
     def state(self, name: str, message: str, iteration: int = 0) -> None:
         _check(self.run)
@@ -178,6 +205,15 @@ class Machine:
         self.run.emit("phase", message, phase=name, iteration=iteration)
         if self.run.journal is not None:
             self.run.journal.state(STATES.get(name, "TEST"), message)
+
+    def save(self) -> None:
+        """Persist the position: what a resume continues from."""
+        pos, budget = self.pos, self.gateway.budget
+        pos.edits, pos.originals = dict(self.copy.edits), dict(self.copy.originals)
+        pos.budget_usd, pos.budget_tokens = budget.usd, budget.tokens
+        pos.spent_usd, pos.spent_tokens = budget.spent_usd, budget.spent_tokens
+        if self.run.journal is not None:
+            self.run.journal.checkpoint(pos.to_json(self.run.request))
 
     def test(self, phase: str, iteration: int, *, full: bool = False) -> TestReport:
         self.state(phase, "running the tests", iteration)
@@ -195,94 +231,149 @@ class Machine:
         return report
 
     def go(self) -> RunResult:
-        request = self.run.request
-        before = self.test("baseline", 0, full=True)
-        baseline = failing_ids(before)
-        if request.kind == "fix" and before.ok:
-            return RunResult(self.run.run_id, "failed", f"nothing to fix: {before.summary()}")
-        targets = set(request.tests) or (baseline if request.kind == "fix" else set())
-        self._plan_and_write_tests(targets)
-        report = self.test("tester", 0) if self.tests_written else before
-        return self._iterate(before, report, baseline, targets)
+        request, pos = self.run.request, self.pos
+        if pos.before is None:
+            pos.before = pos.report = self.test("baseline", 0, full=True)
+            if request.kind == "fix" and pos.before.ok:
+                summary = pos.before.summary()
+                return RunResult(self.run.run_id, "failed", f"nothing to fix: {summary}")
+            baseline = failing_ids(pos.before)
+            pos.targets = sorted(set(request.tests) or (baseline if request.kind == "fix" else ()))
+            self.save()
+        else:
+            self.run.emit("iteration", f"resumed after iteration {pos.iteration}", phase="resume")
+        if not pos.planned:
+            self._plan_and_write_tests()
+            if pos.tests_written:
+                pos.report = self.test("tester", 0)
+            pos.planned = True
+            self.save()
+        return self._iterate()
 
-    def _plan_and_write_tests(self, targets: set[str]) -> None:
-        request = self.run.request
+    def _plan_and_write_tests(self) -> None:
+        request, pos = self.run.request, self.pos
         if request.kind == "task" and not request.path:
             self.state("plan", "planning")
-            candidates = [h.path for h in _search(self.run.search, request.task, 10)]
-            self.plan = roles.plan(self.gateway, request.task, list(dict.fromkeys(candidates)))
-        wants_tests = request.kind == "implement" or (self.plan and self.plan.write_tests)
-        unit = _target_unit(request, self.copy)
+            candidates = [h.path for h in focus.search_index(self.run.search, request.task, 10)]
+            pos.plan = roles.plan(
+                self.gateway,
+                request.task,
+                list(dict.fromkeys(candidates)),
+                exists=lambda path: self.copy.read(path) is not None,
+                toolbox=self.tools,
+            )
+        wants_tests = request.kind == "implement" or (pos.plan and pos.plan.write_tests)
+        unit = focus.target_unit(request, self.copy)
         if wants_tests and unit is not None:
             self.state("tester", f"writing tests for {unit.qualname}")
             change = roles.write_tests(self.gateway, request.task, unit, list(self.copy.edits))
             if change is not None:
                 self.copy.apply((change,))
-                self.tests_written.append(change.path)
-                targets.add(change.path)
+                pos.tests_written.append(change.path)
+                pos.targets.append(change.path)
 
-    def _iterate(
-        self, before: TestReport, report: TestReport, baseline: set[str], targets: set[str]
-    ) -> RunResult:
-        limit = self.settings.max_iterations
-        feedback, signature, repeats = "", "", 0
-        green: tuple[dict[str, str | None], TestReport, int] | None = None
-        attempts: set[int] = set()
-        for iteration in range(1, limit + 1):
-            role = "coder" if iteration == 1 else "debugger"
-            self.state(role, f"{role} at work", iteration)
-            brief = _brief(
-                self.run.request, report, self.copy, self.run.search, self.plan, feedback
-            )
-            if self.run.journal is not None:
-                query = f"{self.run.request.task}\n{brief.failure[:500]}"
-                brief = dataclasses.replace(brief, lessons=self.run.journal.context(query))
-            try:
-                changes, _ = coder.ask(self.gateway, role, brief, self.copy.read)
-            except FormatError as exc:
-                self.run.emit("iteration", str(exc), phase=role, iteration=iteration)
-                continue
-            self.copy.apply(changes)
-            fingerprint = hash(frozenset(self.copy.overlay().items()))
-            if fingerprint in attempts:  # the very change that already failed: do not rerun
-                repeats += 1
-                self.run.emit(
-                    "iteration", "the same change as before", phase=role, iteration=iteration
-                )
-                if repeats >= 2:
-                    break
-                continue
-            attempts.add(fingerprint)
-            report = self.test("verify", iteration)
-            if is_green(report, targets, baseline):
-                green = (dict(self.copy.edits), report, iteration)
-                verdict = self._review(before, report)
-                if verdict is None or verdict.approved or iteration == limit:
-                    return self._propose(before, report, iteration, verdict)
-                feedback = f"The reviewer asked for a revision: {verdict.feedback}"
-                self.run.emit("iteration", feedback, phase="review", iteration=iteration)
-                continue
-            now = report.failure_text(300)
-            repeats = repeats + 1 if now == signature else 0
-            signature = now
-            if repeats >= 2:
-                self.run.emit(
-                    "iteration",
-                    "the same failure three times: stopping",
-                    phase="debugger",
-                    iteration=iteration,
-                )
+    def _iterate(self) -> RunResult:
+        pos, limit = self.pos, self.settings.max_iterations
+        for iteration in range(pos.iteration + 1, limit + 1):
+            result = self._iteration(iteration)
+            if result is not None:
+                return result
+            pos.iteration = iteration
+            self.save()
+            if pos.repeats >= 2:
                 break
-        if green is not None:  # a revision broke it: offer the last green change
-            self.copy.edits = green[0]
-            return self._propose(before, green[1], green[2], None)
-        why = "the same failure repeated" if repeats >= 2 else f"{limit} iterations"
+        if pos.green is not None:  # a revision broke it: offer the last green change
+            self.copy.edits = dict(pos.green["edits"])
+            return self._propose(pos.green["report"], pos.green["iteration"], None)
+        why = "the same failure repeated" if pos.repeats >= 2 else f"{limit} iterations"
+        last = pos.report.summary() if pos.report else "no tests ran"
         return RunResult(
             self.run.run_id,
             "failed",
-            f"no green change after {why}; last: {report.summary()}",
+            f"no green change after {why}; last: {last}",
             iterations=limit,
         )
+
+    def _iteration(self, iteration: int) -> RunResult | None:
+        """One coder or debugger turn and its test; a result when the run is done."""
+        pos = self.pos
+        assert pos.before is not None and pos.report is not None
+        role = "coder" if iteration == 1 else "debugger"
+        self.state(role, f"{role} at work", iteration)
+        steps = pos.plan.independent() if pos.plan and role == "coder" else None
+        try:
+            if steps:
+                self._code_steps(steps, iteration)
+            else:
+                toolbox = self.tools if role == "debugger" else None
+                changes, _ = coder.ask(self.gateway, role, self._brief(), self.copy.read, toolbox)
+                self.copy.apply(changes)
+        except FormatError as exc:
+            self.run.emit("iteration", str(exc), phase=role, iteration=iteration)
+            return None
+        change = fingerprint(self.copy.overlay())
+        if change in pos.attempts:  # the very change that already failed: do not rerun
+            pos.repeats += 1
+            self.run.emit("iteration", "the same change as before", phase=role, iteration=iteration)
+            return None
+        pos.attempts.append(change)
+        pos.report = report = self.test("verify", iteration)
+        if is_green(report, set(pos.targets), failing_ids(pos.before)):
+            pos.green = {"edits": dict(self.copy.edits), "report": report, "iteration": iteration}
+            verdict = self._review(pos.before, report)
+            if verdict is None or verdict.approved or iteration == self.settings.max_iterations:
+                return self._propose(report, iteration, verdict)
+            pos.feedback = f"The reviewer asked for a revision: {verdict.feedback}"
+            self.run.emit("iteration", pos.feedback, phase="review", iteration=iteration)
+            return None
+        now = report.failure_text(300)
+        pos.repeats = pos.repeats + 1 if now == pos.signature else 0
+        pos.signature = now
+        if pos.repeats >= 2:
+            message = "the same failure three times: stopping"
+            self.run.emit("iteration", message, phase="debugger", iteration=iteration)
+        elif pos.plan and (note := plan_steps.owner_note(list(pos.plan.steps), report)):
+            pos.feedback = note
+        return None
+
+    def _code_steps(self, steps: list[roles.PlanStep], iteration: int) -> None:
+        """The plan's independent steps at once; their problems go to the debugger."""
+
+        def emit(message: str) -> None:
+            self.run.emit("step", message, phase="coder", iteration=iteration)
+
+        def brief_for(step: roles.PlanStep) -> coder.Brief:
+            plan = roles.Plan((step,), step.files)
+            brief = self._brief(plan)
+            return dataclasses.replace(brief, task=f"{step.goal}\n\n(Part of: {brief.task})")
+
+        outcomes = plan_steps.code_steps(
+            self.gateway,
+            steps,
+            brief_for,
+            self.copy,
+            limit=self.settings.max_parallel_steps,
+            emit=emit,
+        )
+        if not any(o.changes for o in outcomes if not o.problem):
+            raise FormatError("no plan step gave a usable edit")
+        self.pos.feedback = plan_steps.problems(outcomes)
+
+    def _brief(self, plan: roles.Plan | None = None) -> coder.Brief:
+        pos = self.pos
+        assert pos.report is not None
+        brief = focus.brief(
+            self.run.request,
+            pos.report,
+            self.copy,
+            self.run.search,
+            plan or pos.plan,
+            pos.feedback,
+        )
+        if self.run.journal is not None:
+            query = f"{self.run.request.task}\n{brief.failure[:500]}"
+            brief = dataclasses.replace(brief, lessons=self.run.journal.context(query))
+        return brief
 
     def _review(self, before: TestReport, after: TestReport) -> roles.Review | None:
         self.state("review", "the critic reviews the change")
@@ -293,19 +384,16 @@ class Machine:
         )
 
     def _propose(
-        self,
-        before: TestReport,
-        after: TestReport,
-        iteration: int,
-        verdict: roles.Review | None,
+        self, after: TestReport, iteration: int, verdict: roles.Review | None
     ) -> RunResult:
+        assert self.pos.before is not None
         self.run.gateway = self.gateway
-        result = _green(self.run, self.copy, before, after, iteration)
-        if result.proposal and (verdict is not None or self.tests_written):
+        result = _green(self.run, self.copy, self.pos.before, after, iteration)
+        if result.proposal and (verdict is not None or self.pos.tests_written):
             evidence = dataclasses.replace(
                 result.proposal.evidence,
                 review=verdict.feedback if verdict else "",
-                new_tests=tuple(self.tests_written),
+                new_tests=tuple(self.pos.tests_written),
             )
             result = dataclasses.replace(
                 result, proposal=dataclasses.replace(result.proposal, evidence=evidence)
@@ -340,92 +428,3 @@ def _green(
     files = ", ".join(c.path for c in changes)
     message = f"green after {iteration} iteration(s): {after.summary()}; changes {files}"
     return RunResult(run.run_id, "green", message, proposal, iteration)
-
-
-def _search(search: Callable[[str, int], list[Any]] | None, query: str, k: int) -> list[Any]:
-    if search is None:
-        return []
-    try:
-        return search(query, k)
-    except Exception as exc:  # the index is a help, never a reason to fail a run
-        log.warning("index search failed: %s", exc)
-        return []
-
-
-def _target_unit(request: TaskRequest, copy: WorkingCopy) -> context.CodeUnit | None:
-    if not request.path or context.is_test_file(request.path):
-        return None
-    text = copy.read(request.path)
-    if text is None:
-        return None
-    if request.symbol:
-        return context.unit_named(request.path, text, request.symbol)
-    return context.unit_at(request.path, text, (request.line or 0) + 1)
-
-
-def _brief(
-    request: TaskRequest,
-    report: TestReport,
-    copy: WorkingCopy,
-    search: Callable[[str, int], list[Any]] | None = None,
-    plan: roles.Plan | None = None,
-    feedback: str = "",
-) -> coder.Brief:
-    """Focus: the functions under repair and the failing test, not whole files; the plan or
-    the index fill in when neither the gesture nor a failure points anywhere."""
-    units: list[context.CodeUnit] = []
-    tests: list[str] = []
-    if request.path and not context.is_test_file(request.path):
-        text = copy.read(request.path)
-        if text is not None:
-            unit = (
-                context.unit_named(request.path, text, request.symbol)
-                if request.symbol
-                else context.unit_at(request.path, text, (request.line or 0) + 1)
-            )
-            units += [unit] if unit else []
-    frames = [(c.file, c.line) for c in report.failures if c.file and c.line]
-    units += [u for u in context.failing_frame_units(frames, copy.read) if u not in units]
-    for case in report.failures[:2]:
-        test_path, test_name = context.split_nodeid(case.nodeid)
-        text = copy.read(test_path)
-        test_unit = context.unit_named(test_path, text, test_name) if text else None
-        if test_unit:
-            tests.append(test_unit.source)
-        for unit in context.functions_under_test(test_path, test_name, copy.read):
-            if unit not in units:
-                units.append(unit)
-    retrieved: list[str] = list(plan.files) if plan else []
-    if not units and not request.path:
-        found, ranked = _retrieve(request.task, copy, search)
-        units, retrieved = found, retrieved + [f for f in ranked if f not in retrieved]
-    units = units[:MAX_UNITS]
-    paths = list(
-        dict.fromkeys(
-            [u.path for u in units] + ([request.path] if request.path else []) + retrieved
-        )
-    )[:MAX_FILES]
-    files = tuple((p, t) for p in paths if (t := copy.read(p)) is not None)
-    failure = report.failure_text(FAILURE_CHARS) if not report.ok else ""
-    task = request.task
-    if plan and plan.from_model and len(plan.steps) > 1:
-        task += "\n\nPlan:\n" + "\n".join(f"{i}. {g}" for i, g in enumerate(plan.steps, 1))
-    if feedback:
-        task += "\n\n" + feedback
-    return coder.Brief(task, tuple(units), files, "\n".join(tests), failure)
-
-
-def _retrieve(
-    task: str, copy: WorkingCopy, search: Callable[[str, int], list[Any]] | None
-) -> tuple[list[context.CodeUnit], list[str]]:
-    """Units and files the index ranks highest for the task text."""
-    units: list[context.CodeUnit] = []
-    files: list[str] = []
-    for hit in _search(search, task, 10):
-        if hit.path not in files:
-            files.append(hit.path)
-        text = copy.read(hit.path) if hit.symbol else None
-        unit = context.unit_named(hit.path, text, hit.symbol) if text else None
-        if unit and unit not in units and not context.is_test_file(unit.path):
-            units.append(unit)
-    return units[:MAX_UNITS], files[:MAX_FILES]

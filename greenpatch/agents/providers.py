@@ -82,8 +82,10 @@ class ScriptedReplies:
 
     A script is a list of entries: a plain string (or `{"reply": ...}`, `{"error": kind}`,
     `{"sleep": s, "reply": ...}`) is for the roles that write edits (coder, debugger); an
-    entry with `"role": R` is only for role R. A call takes the first unused entry it may
-    take; a role with no entry left gets an error, as from a model that is down.
+    entry with `"role": R` is only for role R, one with `"match": TEXT` only for a call whose
+    messages contain TEXT (how calls made at the same time get their own replies). A call
+    takes the first unused entry it may take; a role with no entry left gets an error, as
+    from a model that is down.
     """
 
     EDIT_ROLES = ("coder", "debugger", "")
@@ -100,13 +102,16 @@ class ScriptedReplies:
         return f"scripted/inline:{name}"
 
     @classmethod
-    def next(cls, script: str, role: str = "") -> Any:
+    def next(cls, script: str, role: str = "", prompt: str = "") -> Any:
         with cls._lock:
             replies = cls._load(script)
             used = cls._used.setdefault(script, set())
             for index, entry in enumerate(replies):
-                owner = entry.get("role", "") if isinstance(entry, dict) else ""
-                if index not in used and (owner == role or (not owner and role in cls.EDIT_ROLES)):
+                entry_dict = entry if isinstance(entry, dict) else {}
+                owner = entry_dict.get("role", "")
+                if index in used or str(entry_dict.get("match", "")) not in prompt:
+                    continue
+                if owner == role or (not owner and role in cls.EDIT_ROLES):
                     used.add(index)
                     return entry
             raise ValueError(f"scripted model {script!r} has no reply left for {role or 'any'}")
@@ -146,8 +151,9 @@ def _make_handlers(litellm: Any) -> tuple[Any, Any]:
         def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
             params = kwargs.get("litellm_params") or {}
             role = str((params.get("metadata") or {}).get("greenpatch_role", ""))
+            prompt = "\n".join(str(m.get("content", "")) for m in messages)
             try:
-                reply = ScriptedReplies.next(model.removeprefix("scripted/"), role)
+                reply = ScriptedReplies.next(model.removeprefix("scripted/"), role, prompt)
             except (ValueError, OSError) as exc:  # out of replies: an error not worth retrying
                 raise litellm.BadRequestError(
                     message=str(exc), model=model, llm_provider="scripted"
@@ -164,7 +170,6 @@ def _make_handlers(litellm: Any) -> tuple[Any, Any]:
             if isinstance(reply, dict):
                 reply = reply.get("reply", "")
             text = str(reply)
-            prompt = "\n".join(str(m.get("content", "")) for m in messages)
             return _response(litellm, model, text, _usage_of(prompt, text))
 
         async def acompletion(self, model: str, messages: list[Any], *a: Any, **kw: Any) -> Any:

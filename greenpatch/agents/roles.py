@@ -12,14 +12,15 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenpatch import patch
 from greenpatch.agents.coder import extract_code, render, system_prompt
 from greenpatch.agents.context import CodeUnit
-from greenpatch.agents.gateway import Gateway
+from greenpatch.agents.gateway import Gateway, Message
+from greenpatch.agents.tools import Toolbox, converse
 from greenpatch.errors import BudgetExceeded, Cancelled, FormatError, GreenpatchError
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,17 @@ log = logging.getLogger(__name__)
 TESTER_MARK = "# Written by Greenpatch's tester for:"
 
 
-def _ask(gateway: Gateway, role: str, prompt: str) -> str | None:
+def _ask(gateway: Gateway, role: str, prompt: str, toolbox: Toolbox | None = None) -> str | None:
     """The role's reply, or None when its model failed (budget and cancel still stop)."""
     try:
         system = system_prompt(gateway, role)
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
-        return gateway.complete(role, messages).text
+        if toolbox is not None:
+            prompt += "\n\n" + toolbox.describe()
+        messages: list[Message] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": prompt},
+        ]
+        return converse(gateway, role, messages, toolbox).text
     except (BudgetExceeded, Cancelled):
         raise
     except GreenpatchError as exc:
@@ -42,41 +48,91 @@ def _ask(gateway: Gateway, role: str, prompt: str) -> str | None:
 
 # -- planner ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class PlanStep:
+    goal: str
+    files: tuple[str, ...]  # existing files the step changes
+    group: int = 0  # steps of different groups are independent of each other
+
+
+@dataclass(frozen=True)
 class Plan:
-    steps: tuple[str, ...]
+    steps: tuple[PlanStep, ...]
     files: tuple[str, ...]
     write_tests: bool = False
     from_model: bool = False
 
+    @property
+    def goals(self) -> tuple[str, ...]:
+        return tuple(s.goal for s in self.steps)
 
-def plan(gateway: Gateway, task: str, candidates: Sequence[str], lessons: str = "") -> Plan:
-    """A JSON plan from the planner, or the fallback: one step over the candidate files."""
-    fallback = Plan((task,), tuple(candidates[:3]))
+    def independent(self) -> list[PlanStep] | None:
+        """One step per independent group, when there are at least two groups and no two
+        steps of different groups share a file; None when the plan must run as one change.
+        Steps of one group are merged into one (their goals in order)."""
+        groups: dict[int, list[PlanStep]] = {}
+        for step in self.steps:
+            groups.setdefault(step.group, []).append(step)
+        if len(groups) < 2:
+            return None
+        merged = [
+            PlanStep(
+                "; ".join(s.goal for s in steps),
+                tuple(dict.fromkeys(f for s in steps for f in s.files)),
+                group,
+            )
+            for group, steps in groups.items()
+        ]
+        files = [f for step in merged for f in step.files]
+        if any(not step.files for step in merged) or len(files) != len(set(files)):
+            return None
+        return merged
+
+
+def plan(
+    gateway: Gateway,
+    task: str,
+    candidates: Sequence[str],
+    lessons: str = "",
+    exists: Callable[[str], bool] = lambda path: False,
+    toolbox: Toolbox | None = None,
+) -> Plan:
+    """A JSON plan from the planner, or the fallback: one step over the candidate files.
+    A step's files are kept when they are candidates or `exists` says they exist. With a
+    toolbox the planner may look around first (see `tools`)."""
+    fallback = Plan((PlanStep(task, tuple(candidates[:3])),), tuple(candidates[:3]))
     prompt = render(
         "planner",
         task=task,
         candidates="\n".join(f"- {c}" for c in candidates) or "(none found)",
         lessons=f"\nWhat worked before on similar tasks:\n{lessons}\n" if lessons else "",
     )
-    reply = _ask(gateway, "planner", prompt)
+    reply = _ask(gateway, "planner", prompt, toolbox)
     if reply is None:
         return fallback
     match = re.search(r"\{.*\}", reply, re.DOTALL)
     try:
         data = json.loads(match.group(0)) if match else None
-        steps = [s for s in data["steps"] if isinstance(s, dict)] if data else []
+        raw = [s for s in data["steps"] if isinstance(s, dict) and s.get("goal")] if data else []
     except (json.JSONDecodeError, KeyError, TypeError):
-        steps = []
-    if not steps:
+        raw = []
+    if not raw:
         log.info("planner gave no usable JSON plan; using the fallback")
         return fallback
-    known = set(candidates)
-    files = [f for s in steps for f in s.get("files", []) if isinstance(f, str)]
     # Only files that exist are trusted; a plan naming none falls back to the candidates.
-    files = [f for f in dict.fromkeys(files) if f in known] or list(fallback.files)
-    goals = tuple(str(s.get("goal", "")).strip() for s in steps if s.get("goal"))
+    known = set(candidates)
+    steps = tuple(
+        PlanStep(
+            str(s["goal"]).strip(),
+            tuple(
+                f for f in s.get("files", []) if isinstance(f, str) and (f in known or exists(f))
+            ),
+            s["group"] if isinstance(s.get("group"), int) else 0,
+        )
+        for s in raw
+    )
+    files = list(dict.fromkeys(f for s in steps for f in s.files)) or list(fallback.files)
     write = data.get("tests") is True if isinstance(data, dict) else False
-    return Plan(goals or (task,), tuple(files), write, from_model=True)
+    return Plan(steps, tuple(files), write, from_model=True)
 
 
 # -- tester ----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 A killed process leaves its runs unfinished in `state.db`; the next server start calls
 `RunStore.close_unfinished` so they end in a clear FAIL state instead of hanging forever.
+The loop also saves a checkpoint of each run's position (JSON, see `agents/snapshot.py`):
+a paused run (budget spent) or an interrupted one can be resumed from it.
 One connection per thread (SQLite connections must not be shared across threads), WAL and a
 busy timeout so the server and a `greenpatch run` in the same workspace can both write.
 """
@@ -33,9 +35,12 @@ RunState = Literal[
     "FAIL",
     "DONE",
     "CANCELLED",
+    "PAUSED",
 ]
 STATES: tuple[str, ...] = get_args(RunState)
-TERMINAL = frozenset({"FAIL", "DONE", "CANCELLED"})
+# States a run rests in; PAUSED is left only by a resume.
+TERMINAL = frozenset({"FAIL", "DONE", "CANCELLED", "PAUSED"})
+RESUMABLE = frozenset({"paused", "interrupted"})
 RUNNING = "running"
 BUSY_TIMEOUT_MS = 10_000
 # A run with no transition for this long is not running, whatever its owner's pid says.
@@ -63,6 +68,11 @@ CREATE TABLE IF NOT EXISTS transitions (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transitions_run ON transitions (run_id, id);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    run_id TEXT PRIMARY KEY REFERENCES runs (run_id),
+    data TEXT NOT NULL,
+    at REAL NOT NULL
+);
 """
 
 
@@ -172,7 +182,8 @@ class RunRecord:
 
 
 def _final_state(status: str) -> str:
-    return {"green": "DONE", "done": "DONE", "cancelled": "CANCELLED"}.get(status, "FAIL")
+    final = {"green": "DONE", "done": "DONE", "cancelled": "CANCELLED", "paused": "PAUSED"}
+    return final.get(status, "FAIL")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -211,6 +222,18 @@ class RunStore:
                 "INSERT INTO transitions (run_id, state, detail, at) VALUES (?, 'PLAN', '', ?)",
                 (run_id, now),
             )
+        return self.get(run_id)
+
+    def reopen(self, run_id: str, task: str = "") -> RunRecord:
+        """A resumed run: running again, owned by this process, until the next finish."""
+        with self._db.write() as db:
+            updated = db.execute(
+                "UPDATE runs SET status = ?, finished_at = NULL, owner_pid = ?, updated_at = ?"
+                " WHERE run_id = ?",
+                (RUNNING, os.getpid(), time.time(), run_id),
+            )
+            if updated.rowcount == 0:
+                raise KeyError(f"no run {run_id!r} in {self.path}")
         return self.get(run_id)
 
     def transition(self, run_id: str, state: str, detail: str = "") -> None:
@@ -310,6 +333,39 @@ class RunStore:
             log.warning("run %s was interrupted in %s: %s", run.run_id, run.state, reason)
             closed.append(self.finish(run.run_id, "interrupted", reason))
         return closed
+
+    def save_checkpoint(self, run_id: str, data: str) -> None:
+        """Replace the run's checkpoint (its position, as JSON)."""
+        with self._db.write() as db:
+            db.execute(
+                "INSERT INTO checkpoints (run_id, data, at) VALUES (?, ?, ?) ON CONFLICT (run_id)"
+                " DO UPDATE SET data = excluded.data, at = excluded.at",
+                (run_id, data, time.time()),
+            )
+
+    def checkpoint(self, run_id: str) -> str | None:
+        """The run's last checkpoint, or None when it never saved one."""
+        row = (
+            self._db.read()
+            .execute("SELECT data FROM checkpoints WHERE run_id = ?", (run_id,))
+            .fetchone()
+        )
+        return None if row is None else str(row["data"])
+
+    def resumable(self) -> list[RunRecord]:
+        """Runs with a checkpoint that paused, were interrupted, or whose process died
+        without finishing them; oldest first."""
+        with self._db.snapshot() as db:
+            rows = db.execute(
+                "SELECT runs.* FROM runs JOIN checkpoints USING (run_id) ORDER BY started_at"
+            ).fetchall()
+            runs = [self._record(r) for r in rows]
+        return [
+            r
+            for r in runs
+            if r.status in RESUMABLE
+            or (not r.finished and r.owner_pid != os.getpid() and not _pid_alive(r.owner_pid))
+        ]
 
     def recent(self, limit: int = 5) -> list[RunRecord]:
         """The latest finished runs, newest first, with their summaries."""

@@ -13,9 +13,19 @@ from greenpatch.patch import FileChange
 
 TaskKind = Literal["fix", "implement", "task"]
 EventKind = Literal[
-    "started", "phase", "iteration", "tests", "proposal", "failed", "cancelled", "finished"
+    "started",
+    "phase",
+    "iteration",
+    "tests",
+    "step",
+    "proposal",
+    "failed",
+    "cancelled",
+    "paused",
+    "finished",
 ]
-RunStatus = Literal["green", "failed", "cancelled", "error"]
+# paused: the budget ran out; `loop.resume` continues the run with more.
+RunStatus = Literal["green", "failed", "cancelled", "error", "paused"]
 
 
 _FIX_WORDS = re.compile(r"\b(fix|failing|fails|failed|failure|broken|bug|crash|pass)\w*\b", re.I)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from tests.e2e.conftest import SCRIPT
 
 
 def greenpatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -126,3 +130,89 @@ def test_unreachable_model_is_reported(shop: Path) -> None:
     assert "failed: no model answered: openai/gpt-4o-mini: not reachable" in last
     assert "Traceback" not in done.stderr
     assert tree_hash(shop) == before
+
+
+def wait_for_checkpoint(shop: Path, iteration: int, proc: subprocess.Popen[str]) -> str:
+    """The run id, once its checkpoint says `iteration` is done (the store, read as a
+    second process would)."""
+    from greenpatch.agents.snapshot import Position
+    from greenpatch.agents.store import RunStore
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        if (shop / ".greenpatch" / "state.db").exists():
+            store = RunStore(shop)
+            try:
+                for run in store.unfinished():
+                    data = store.checkpoint(run.run_id)
+                    if data and Position.from_json(data)[1].iteration >= iteration:
+                        return run.run_id
+            finally:
+                store.close()
+        time.sleep(0.2)
+    raise AssertionError("the run never saved its first iteration")
+
+
+def test_a_killed_run_resumes_from_its_checkpoint(shop: Path, tmp_path: Path) -> None:
+    replies = json.loads(Path(SCRIPT).read_text())["replies"]
+    wrong, right, approve = replies
+    first = tmp_path / "first.json"  # the coder's wrong try, then a debugger that hangs
+    first.write_text(json.dumps([wrong, {"sleep": 600, "reply": right}]))
+    second = tmp_path / "second.json"  # what the resumed run's model answers
+    second.write_text(json.dumps([right, approve]))
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "greenpatch.cli", "run", "Fix the failing tests"),
+            *("--workspace", str(shop), "--model", f"scripted/{first}"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        run_id = wait_for_checkpoint(shop, 1, proc)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+
+    listed = greenpatch("run", "--list", "--workspace", str(shop), "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [r["run_id"] for r in json.loads(listed.stdout)] == [run_id]
+
+    done = greenpatch(
+        "run",
+        "--resume",
+        run_id,
+        "--workspace",
+        str(shop),
+        "--model",
+        f"scripted/{second}",
+        "--yes",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    # The debugger's diff applies only on top of the killed run's first edit.
+    assert result["status"] == "green" and result["iterations"] == 2
+    assert [c["agent"] for c in result["calls"]] == ["debugger", "critic"]
+    assert "resumed after iteration 1" in done.stderr and "[baseline" not in done.stderr
+    assert "price * (100 - percent) / 100" in (shop / "shop" / "pricing.py").read_text()
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=shop,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert tests.returncode == 0, tests.stdout
+    after = greenpatch("run", "--list", "--workspace", str(shop))
+    assert after.stdout == "" and "no paused or interrupted runs" in after.stderr
+
+
+def test_resume_of_an_unknown_run_is_one_line(shop: Path) -> None:
+    done = greenpatch("run", "--resume", "feedbeef", "--workspace", str(shop))
+    assert done.returncode == 1
+    assert done.stderr.startswith("greenpatch: no run feedbeef in this workspace")
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,108 @@
+"""What a coder turn is shown: the functions under repair, the failing tests, the files the
+plan or the index point at, kept small enough for small models."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from greenpatch.agents import coder, context, roles
+from greenpatch.agents.types import TaskRequest
+from greenpatch.agents.workcopy import WorkingCopy
+from greenpatch.sandbox import TestReport
+
+log = logging.getLogger(__name__)
+
+MAX_UNITS = 3
+MAX_FILES = 4
+FAILURE_CHARS = 2500
+
+
+def search_index(search: Callable[[str, int], list[Any]] | None, query: str, k: int) -> list[Any]:
+    if search is None:
+        return []
+    try:
+        return search(query, k)
+    except Exception as exc:  # the index is a help, never a reason to fail a run
+        log.warning("index search failed: %s", exc)
+        return []
+
+
+def target_unit(request: TaskRequest, copy: WorkingCopy) -> context.CodeUnit | None:
+    if not request.path or context.is_test_file(request.path):
+        return None
+    text = copy.read(request.path)
+    if text is None:
+        return None
+    if request.symbol:
+        return context.unit_named(request.path, text, request.symbol)
+    return context.unit_at(request.path, text, (request.line or 0) + 1)
+
+
+def brief(
+    request: TaskRequest,
+    report: TestReport,
+    copy: WorkingCopy,
+    search: Callable[[str, int], list[Any]] | None = None,
+    plan: roles.Plan | None = None,
+    feedback: str = "",
+) -> coder.Brief:
+    """Focus: the functions under repair and the failing test, not whole files; the plan or
+    the index fill in when neither the gesture nor a failure points anywhere."""
+    units: list[context.CodeUnit] = []
+    tests: list[str] = []
+    if request.path and not context.is_test_file(request.path):
+        text = copy.read(request.path)
+        if text is not None:
+            unit = (
+                context.unit_named(request.path, text, request.symbol)
+                if request.symbol
+                else context.unit_at(request.path, text, (request.line or 0) + 1)
+            )
+            units += [unit] if unit else []
+    frames = [(c.file, c.line) for c in report.failures if c.file and c.line]
+    units += [u for u in context.failing_frame_units(frames, copy.read) if u not in units]
+    for case in report.failures[:2]:
+        test_path, test_name = context.split_nodeid(case.nodeid)
+        text = copy.read(test_path)
+        test_unit = context.unit_named(test_path, text, test_name) if text else None
+        if test_unit:
+            tests.append(test_unit.source)
+        for unit in context.functions_under_test(test_path, test_name, copy.read):
+            if unit not in units:
+                units.append(unit)
+    retrieved: list[str] = list(plan.files) if plan else []
+    if not units and not request.path:
+        found, ranked = retrieve(request.task, copy, search)
+        units, retrieved = found, retrieved + [f for f in ranked if f not in retrieved]
+    units = units[:MAX_UNITS]
+    paths = list(
+        dict.fromkeys(
+            [u.path for u in units] + ([request.path] if request.path else []) + retrieved
+        )
+    )[:MAX_FILES]
+    files = tuple((p, t) for p in paths if (t := copy.read(p)) is not None)
+    failure = report.failure_text(FAILURE_CHARS) if not report.ok else ""
+    task = request.task
+    if plan and plan.from_model and len(plan.steps) > 1:
+        task += "\n\nPlan:\n" + "\n".join(f"{i}. {g}" for i, g in enumerate(plan.goals, 1))
+    if feedback:
+        task += "\n\n" + feedback
+    return coder.Brief(task, tuple(units), files, "\n".join(tests), failure)
+
+
+def retrieve(
+    task: str, copy: WorkingCopy, search: Callable[[str, int], list[Any]] | None
+) -> tuple[list[context.CodeUnit], list[str]]:
+    """Units and files the index ranks highest for the task text."""
+    units: list[context.CodeUnit] = []
+    files: list[str] = []
+    for hit in search_index(search, task, 10):
+        if hit.path not in files:
+            files.append(hit.path)
+        text = copy.read(hit.path) if hit.symbol else None
+        unit = context.unit_named(hit.path, text, hit.symbol) if text else None
+        if unit and unit not in units and not context.is_test_file(unit.path):
+            units.append(unit)
+    return units[:MAX_UNITS], files[:MAX_FILES]

@@ -1,0 +1,89 @@
+"""Continuing a run: one paused when its budget ran out, or one a killed process left.
+
+For the server (and `greenpatch run --resume`):
+
+    run = resume(run_id, workspace, settings, extra_usd=0.5)   # WorkspaceError: why not
+    run.on_event, run.cancel = ..., ...                        # as for a new Run
+    result = run_task(run)                                     # green, failed, paused again...
+
+`resumable(workspace)` lists the runs that can continue (what `greenpatch run --list` shows).
+The run continues from its last checkpoint (`snapshot.Position`, saved after the baseline
+and after every iteration): the baseline is not run again, the working copy edits come
+back, and the step under way when it stopped is done again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from greenpatch.agents.gateway import Budget, Gateway
+from greenpatch.agents.loop import Run
+from greenpatch.agents.snapshot import Position
+from greenpatch.agents.store import RunRecord, RunStore
+from greenpatch.config import Settings
+from greenpatch.errors import WorkspaceError
+
+
+def resumable(workspace: Path) -> list[RunRecord]:
+    """Runs here that paused, were interrupted, or whose process died; oldest first."""
+    if not workspace.is_dir():
+        raise WorkspaceError(f"workspace {workspace} is not a directory")
+    store = RunStore(workspace.resolve())
+    try:
+        return store.resumable()
+    finally:
+        store.close()
+
+
+def resume(
+    run_id: str,
+    workspace: Path,
+    settings: Settings,
+    *,
+    extra_usd: float = 0.0,
+    extra_tokens: int = 0,
+) -> Run:
+    """A paused or interrupted run, ready for `run_task`: its request, working copy edits
+    and loop position from its last checkpoint, a budget of what it had (or what the
+    settings now allow, whichever is more) plus `extra_usd` / `extra_tokens`, with what it
+    already spent counted. Set `on_event` and `cancel` on the returned Run as for a new one.
+    Raises WorkspaceError when the run is unknown, still running, or finished."""
+    store = RunStore(workspace.resolve())
+    try:
+        resumable = {r.run_id: r for r in store.resumable()}
+        data = store.checkpoint(run_id) if run_id in resumable else None
+        if data is None:
+            raise WorkspaceError(_not_resumable(store, run_id))
+    finally:
+        store.close()
+    try:
+        request, position = Position.from_json(data)
+    except ValueError as exc:
+        raise WorkspaceError(f"run {run_id} cannot be resumed: {exc}") from None
+    if position.model and not settings.models.default:
+        settings = dataclasses.replace(
+            settings, models=dataclasses.replace(settings.models, default=position.model)
+        )
+    budget = Budget(
+        max(position.budget_usd, settings.budget.usd) + extra_usd,
+        max(position.budget_tokens, settings.budget.tokens) + extra_tokens,
+        position.spent_usd,
+        position.spent_tokens,
+    )
+    request = dataclasses.replace(request, workspace=workspace)
+    run = Run(request, settings, run_id=run_id, position=position)
+    run.gateway = Gateway(settings, budget, cancel=run.cancel)
+    return run
+
+
+def _not_resumable(store: RunStore, run_id: str) -> str:
+    try:
+        record = store.get(run_id)
+    except KeyError:
+        return f"no run {run_id} in this workspace (`greenpatch run --list` shows those to resume)"
+    if not record.finished:
+        return f"run {run_id} is still running (process {record.owner_pid})"
+    if store.checkpoint(run_id) is None:
+        return f"run {run_id} stopped before its first checkpoint; start it again"
+    return f"run {run_id} ended {record.status}; only paused or interrupted runs resume"

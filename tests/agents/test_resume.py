@@ -1,0 +1,105 @@
+"""Budget pause and resume through the real loop, the real sandbox and the scripted model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greenpatch.agents.loop import Run, run_task
+from greenpatch.agents.providers import ScriptedReplies
+from greenpatch.agents.resume import resume
+from greenpatch.agents.snapshot import Position
+from greenpatch.agents.store import RunStore
+from greenpatch.agents.types import RunEvent, TaskRequest
+from greenpatch.config import BudgetSettings, ModelSettings, Settings
+from greenpatch.errors import WorkspaceError
+
+
+def settings_for(model: str, tokens: int) -> Settings:
+    return Settings(
+        models=ModelSettings(default=model), budget=BudgetSettings(usd=0, tokens=tokens)
+    )
+
+
+def start(shop: Path, settings: Settings, events: list[RunEvent]) -> Run:
+    request = TaskRequest(task="Fix the failing tests", workspace=shop, kind="fix")
+    return Run(request, settings, on_event=events.append, journal_in_background=False)
+
+
+def test_a_spent_budget_pauses_the_run_and_more_budget_finishes_it(
+    shop: Path, shop_replies: dict[str, Any]
+) -> None:
+    r = shop_replies
+    model = ScriptedReplies.register("pause", [r["wrong"], r["right"], r["approve"]])
+    # One token: the coder's call is allowed (nothing spent yet), the debugger's is not.
+    settings = settings_for(model, tokens=1)
+    events: list[RunEvent] = []
+    run = start(shop, settings, events)
+    paused = run_task(run)
+    assert paused.status == "paused", paused.message
+    assert f"greenpatch run --resume {run.run_id} --budget-tokens" in paused.message
+    assert [c.agent for c in paused.calls] == ["coder"]
+    store = RunStore(shop)
+    record = store.get(run.run_id)
+    assert (record.state, record.status) == ("PAUSED", "paused")
+    assert [r.run_id for r in store.resumable()] == [run.run_id]
+    data = store.checkpoint(run.run_id)
+    assert data is not None
+    _, position = Position.from_json(data)
+    assert position.iteration == 1 and "price - percent" in str(position.edits["shop/pricing.py"])
+
+    # Resumed with no more budget: paused again at once, nothing asked of the model.
+    retry = resume(run.run_id, shop, settings)
+    retry.journal_in_background = False
+    again = run_task(retry)
+    assert again.status == "paused" and again.calls == ()
+
+    resumed_events: list[RunEvent] = []
+    more = resume(run.run_id, shop, settings, extra_tokens=1_000_000)
+    more.on_event, more.journal_in_background = resumed_events.append, False
+    done = run_task(more)
+    assert done.status == "green", done.message
+    # The debugger's diff applies only on top of the coder's edit: the edits came back.
+    assert [c.agent for c in done.calls] == ["debugger", "critic"]
+    assert done.proposal is not None and "price * (100 - percent) / 100" in done.proposal.diff
+    assert done.proposal.evidence.failing_before  # the baseline came from the checkpoint
+    assert "baseline" not in {e.phase for e in resumed_events}
+    assert done.iterations == 2
+    assert store.get(run.run_id).status == "green" and store.resumable() == []
+    # Nothing reached the workspace: the proposal waits for the user.
+    assert "price * percent / 100" in (shop / "shop" / "pricing.py").read_text()
+
+
+def test_a_token_budget_set_for_the_run_is_kept_on_resume(
+    shop: Path, shop_replies: dict[str, Any]
+) -> None:
+    r = shop_replies
+    model = ScriptedReplies.register("keep", [r["wrong"], r["right"], r["approve"]])
+    run = start(shop, settings_for(model, tokens=1), [])
+    assert run_task(run).status == "paused"
+    resumed = resume(run.run_id, shop, settings_for(model, tokens=1), extra_tokens=50)
+    assert resumed.gateway is not None
+    budget = resumed.gateway.budget
+    assert budget.tokens == 51 and budget.spent_tokens > 1  # what it spent still counts
+
+
+def test_what_cannot_be_resumed_says_why(shop: Path, shop_replies: dict[str, Any]) -> None:
+    r = shop_replies
+    model = ScriptedReplies.register("finished", [r["wrong"], r["right"], r["approve"]])
+    settings = settings_for(model, tokens=0)
+    run = start(shop, settings, [])
+    assert run_task(run).status == "green"
+    with pytest.raises(WorkspaceError, match="ended green; only paused or interrupted"):
+        resume(run.run_id, shop, settings)
+    with pytest.raises(WorkspaceError, match="no run nope in this workspace"):
+        resume("nope", shop, settings)
+
+
+def test_a_checkpoint_from_elsewhere_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="cannot be read"):
+        Position.from_json(json.dumps({"version": 1, "request": {}}))
+    with pytest.raises(ValueError, match="another version"):
+        Position.from_json(json.dumps({"version": 99}))
