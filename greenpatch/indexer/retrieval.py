@@ -11,8 +11,9 @@ import numpy as np
 
 from greenpatch.indexer.catalog import Catalog
 from greenpatch.indexer.embeddings import Embedder
-from greenpatch.indexer.fusion import files_by_best_chunk, rrf
+from greenpatch.indexer.fusion import files_by_best_chunk, files_by_chunk_sum, rrf
 from greenpatch.indexer.languages import spec_for
+from greenpatch.indexer.mentions import mentioned_files
 from greenpatch.indexer.store import ChunkStore
 from greenpatch.indexer.tokens import code_tokens
 from greenpatch.indexer.types import Chunk, SearchResult
@@ -21,10 +22,28 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "bm25", "dense"]
 CANDIDATES = 200  # per ranking, before fusion
-TEXT_FILE_WEIGHT = 0.5  # file-level prior for files we do not parse as code (see _prior)
-# Exact-name matches are a strong but narrow signal: at full weight they pushed Acc@1 down
-# (28% vs 35% lexical on SWE-bench Lite dev) while lifting Acc@10; at 0.3 both improve.
-SYMBOL_WEIGHT = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How much each signal counts in the file ranking (RRF weights, then priors)."""
+
+    dense: float = 1.0
+    # Exact-name matches are a strong but narrow signal: at full weight they pushed Acc@1
+    # down (28% vs 35% lexical on SWE-bench Lite dev) while lifting Acc@10; at 0.3 both
+    # improve.
+    symbol: float = 0.3
+    mention: float = 1.0  # files the query names by path or module
+    path: float = 0.5  # BM25 over paths alone
+    chunk_decay: float = 0.0  # files from chunk BM25: best chunk + decayed sum of the rest
+    text_file: float = 0.5  # prior for files we do not parse as code (see prior)
+    test_file: float = 0.5  # prior for test files the query does not name
+
+
+WEIGHTS = Weights()
+_TEST_PATH = re.compile(
+    r"(^|/)(tests?|testing)/|(^|/)test_[^/]*$|_tests?\.[a-z]+$|(^|/)conftest\.py$"
+)
 GENERIC_NAME = 20  # a name defined by more chunks than this says little (__init__, run)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")
 
@@ -93,61 +112,96 @@ def search(
     mode: Mode,
 ) -> list[SearchResult]:
     """Chunk-level (or, with files=True, file-level) results for a plain-language query."""
+    lexical = lexical_signals(catalog, query)
+    dense = dense_ranking(catalog, store, embedder, query) if mode != "bm25" else Ranked([], {})
+    if files:
+        ranking = file_ranking(lexical, dense, mode)
+        return _file_results(catalog, store, _chunk_order(lexical, dense, mode), ranking, top_k)
+    top = _chunk_order_scored(lexical, dense, mode)[:top_k]
+    return _chunk_results(catalog, store, top)
+
+
+@dataclass(frozen=True, slots=True)
+class Lexical:
+    """Everything retrieval learns from the query without the model."""
+
+    query: str
+    chunks: Ranked  # chunk BM25
+    files: Ranked  # whole-file BM25
+    paths: Ranked  # BM25 over paths alone
+    symbols: Ranked  # chunks defining names the query spells
+    mentioned: list[str]  # files the query names (paths, tracebacks, modules)
+    path_of: dict[str, str]
+
+
+def lexical_signals(catalog: Catalog, query: str) -> Lexical:
     tokens = code_tokens(query)
     with catalog.lock:
-        bm_chunks = _ranked(catalog.chunk_bm25.search(tokens, CANDIDATES))
-        bm_files = _ranked(catalog.file_bm25.search(tokens, CANDIDATES))
-    dense = dense_ranking(catalog, store, embedder, query) if mode != "bm25" else Ranked([], {})
-    symbols = symbol_ranking(catalog, query) if mode == "hybrid" else Ranked([], {})
-    path_of = catalog.path_of()
-    if files:
-        return _file_results(
-            catalog, store, mode, bm_chunks, bm_files, dense, symbols, path_of, top_k
-        )
+        chunks = _ranked(catalog.chunk_bm25.search(tokens, CANDIDATES))
+        files = _ranked(catalog.file_bm25.search(tokens, CANDIDATES))
+        paths = _ranked(catalog.path_bm25.search(tokens, CANDIDATES))
+        path_of = catalog.path_of()
+        mentioned = mentioned_files(query, catalog.path_index())
+    return Lexical(query, chunks, files, paths, symbol_ranking(catalog, query), mentioned, path_of)
+
+
+def file_ranking(
+    lexical: Lexical, dense: Ranked, mode: Mode, weights: Weights = WEIGHTS
+) -> list[tuple[str, float]]:
+    """Files, best first, with the score the mode gives them."""
+    path_of = lexical.path_of
     if mode == "bm25":
-        fused = [(k, bm_chunks.scores[k]) for k in bm_chunks.keys]
-    elif mode == "dense":
-        fused = [(k, dense.scores[k]) for k in dense.keys]
+        return [(p, lexical.files.scores[p]) for p in lexical.files.keys]
+    dense_files = files_by_best_chunk(dense.keys, path_of)
+    if mode == "dense":
+        best = {path_of[k]: dense.scores[k] for k in reversed(dense.keys) if k in path_of}
+        return [(p, best[p]) for p in dense_files]
+    chunks = lexical.chunks
+    if weights.chunk_decay:
+        pairs = [(k, chunks.scores[k]) for k in chunks.keys]
+        chunk_files = files_by_chunk_sum(pairs, path_of, weights.chunk_decay)
     else:
-        fused = rrf([bm_chunks.keys, dense.keys, symbols.keys], [1.0, 1.0, SYMBOL_WEIGHT])
-    top = fused[:top_k]
-    return _chunk_results(catalog, store, top)
+        chunk_files = files_by_best_chunk(chunks.keys, path_of)
+    fused = rrf(
+        [
+            lexical.files.keys,
+            chunk_files,
+            dense_files,
+            files_by_best_chunk(lexical.symbols.keys, path_of),
+            lexical.mentioned,
+            lexical.paths.keys,
+        ],
+        [1.0, 1.0, weights.dense, weights.symbol, weights.mention, weights.path],
+    )
+    return prior(fused, set(lexical.mentioned), weights)
+
+
+def _chunk_order_scored(lexical: Lexical, dense: Ranked, mode: Mode) -> list[tuple[str, float]]:
+    if mode == "bm25":
+        return [(k, lexical.chunks.scores[k]) for k in lexical.chunks.keys]
+    if mode == "dense":
+        return [(k, dense.scores[k]) for k in dense.keys]
+    return rrf(
+        [lexical.chunks.keys, dense.keys, lexical.symbols.keys],
+        [1.0, WEIGHTS.dense, WEIGHTS.symbol],
+    )
+
+
+def _chunk_order(lexical: Lexical, dense: Ranked, mode: Mode) -> list[str]:
+    return [k for k, _ in _chunk_order_scored(lexical, dense, mode)]
 
 
 def _file_results(
     catalog: Catalog,
     store: ChunkStore,
-    mode: Mode,
-    bm_chunks: Ranked,
-    bm_files: Ranked,
-    dense: Ranked,
-    symbols: Ranked,
-    path_of: dict[str, str],
+    chunk_order: list[str],
+    ranking: list[tuple[str, float]],
     top_k: int,
 ) -> list[SearchResult]:
-    dense_files = files_by_best_chunk(dense.keys, path_of)
-    if mode == "bm25":
-        ranking = [(p, bm_files.scores[p]) for p in bm_files.keys]
-    elif mode == "dense":
-        best = {path_of[k]: dense.scores[k] for k in reversed(dense.keys) if k in path_of}
-        ranking = [(p, best[p]) for p in dense_files]
-    else:
-        fused = rrf(
-            [
-                bm_files.keys,
-                files_by_best_chunk(bm_chunks.keys, path_of),
-                dense_files,
-                files_by_best_chunk(symbols.keys, path_of),
-            ],
-            [1.0, 1.0, 1.0, SYMBOL_WEIGHT],
-        )
-        ranking = prior(fused)
-    # The representative chunk of a file: its best in the fused chunk ranking.
-    order = {"dense": dense.keys, "bm25": bm_chunks.keys}.get(mode) or [
-        k for k, _ in rrf([bm_chunks.keys, dense.keys, symbols.keys], [1.0, 1.0, SYMBOL_WEIGHT])
-    ]
+    """Each file with its representative chunk: its best in the chunk ranking."""
     best_chunk: dict[str, str] = {}
-    for key in order:
+    path_of = catalog.path_of()
+    for key in chunk_order:
         best_chunk.setdefault(path_of.get(key, ""), key)
     picks: list[tuple[str, float, Chunk]] = []
     for path, score in ranking[:top_k]:
@@ -162,12 +216,27 @@ def _file_results(
     ]
 
 
-def prior(fused: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    """Demote files we do not parse as code (docs, changelogs, config). Issues are fixed in
-    code, and prose files otherwise win on prose queries: on the 57 SWE-bench Lite dev
-    instances, lexical Acc@1 over all files rose from 14.0% to 29.8% with this prior."""
-    scored = [(p, s if spec_for(p) is not None else s * TEXT_FILE_WEIGHT) for p, s in fused]
-    return sorted(scored, key=lambda kv: -kv[1])
+def is_test_path(path: str) -> bool:
+    """Test code by the usual conventions (tests/, testing/, test_*.py, *_test.go, ...)."""
+    return bool(_TEST_PATH.search(path))
+
+
+def prior(
+    fused: list[tuple[str, float]], named: set[str], weights: Weights = WEIGHTS
+) -> list[tuple[str, float]]:
+    """Demote files we do not parse as code (docs, changelogs, config) and test files the
+    query does not name. Issues are fixed in code, and prose files otherwise win on prose
+    queries: on the 57 SWE-bench Lite dev instances, lexical Acc@1 over all files rose from
+    14.0% to 29.8% with the first rule, and Acc@5 from 73.7% to 78.9% with the second
+    (benchmarks/retrieval.py --lexical-only)."""
+
+    def weight(path: str) -> float:
+        w = 1.0 if spec_for(path) is not None else weights.text_file
+        if path not in named and is_test_path(path):
+            w *= weights.test_file
+        return w
+
+    return sorted(((p, s * weight(p)) for p, s in fused), key=lambda kv: -kv[1])
 
 
 def _chunk_results(
