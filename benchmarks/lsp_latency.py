@@ -12,12 +12,14 @@ branches, some stubs) and their pytest tests, which pass. It is written once int
 
 The server is `greenpatch lsp` over stdio, started by pygls' LanguageClient with the same
 capabilities the end-to-end tests announce, and the default settings except the scripted
-model. Each sample is one request at a random position of a random open document,
-alternating codeAction and codeLens; latency is the client-side round trip.
+model and a sandbox timeout long enough for the whole suite on a loaded machine. Each
+sample is one request at a random line of a random open document, alternating codeAction
+and codeLens; latency is the client-side round trip.
 
-1. cold indexing: a fresh `.greenpatch`, sampled while the server builds its index;
-2. idle: after the index is complete (built by the server, which can take long: dense
-   vectors are on by default, see README), with the server's RSS;
+1. cold indexing: a fresh `.greenpatch` (an index built before waits outside meanwhile),
+   sampled while the server builds its index;
+2. idle: after the index is complete (the server completes it first; from nothing that takes
+   long, as dense vectors are on by default: see README), with the server's RSS;
 3. agent run: `greenpatch.runTask` on the shop's failing test with a scripted model whose
    replies sleep, so the run stays busy around real bubblewrap test runs.
 """
@@ -25,6 +27,7 @@ alternating codeAction and codeLens; latency is the client-side round trip.
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import json
 import math
@@ -190,7 +193,7 @@ def _pack(text: str, width: int) -> list[str]:
 
 
 def _call(template: Template) -> object:
-    args = [eval(a) for a in template.args]  # our own literals
+    args = [ast.literal_eval(a) for a in template.args]
     return template.fn(*args)  # type: ignore[operator]
 
 
