@@ -367,7 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 outcome = run_project(project, chosen, args.timeout)
                 if args.reference:
                     outcome = dataclasses.replace(outcome, model="reference (scripted fix.diff)")
-                print(f"{project.name}: {outcome.status}, solved={outcome.solved}", file=sys.stderr)
+                # One JSON line per project as it ends: a long run stopped early still reports.
+                print(json.dumps(dataclasses.asdict(outcome)), file=sys.stderr, flush=True)
                 outcomes.append(outcome)
             runs.append(outcomes)
     if args.json:
