@@ -129,7 +129,7 @@ async def _recheck(ls: GreenpatchServer) -> None:
         session.rechecking = False
 
 
-def test_line(source: str, nodeid: str) -> int:
+def def_line(source: str, nodeid: str) -> int:
     """0-based line of the test's `def` (0 when not found: a module-level error)."""
     names = [part.split("[", 1)[0] for part in nodeid.split("::")[1:]]
     try:
@@ -172,7 +172,7 @@ def publish(ls: GreenpatchServer) -> None:
             continue  # a test file that is gone: nothing to mark
         items = []
         for nodeid in ids:
-            line = test_line(source, nodeid)
+            line = def_line(source, nodeid)
             items.append(
                 types.Diagnostic(
                     range=types.Range(

@@ -261,6 +261,10 @@ async def undo_last(ls: GreenpatchServer) -> dict[str, Any]:
         raise GreenpatchError(f"the editor did not apply the undo ({response.failure_reason})")
     await asyncio.to_thread(checkpoints.mark_undone, last)
     commits.forget(ls, last.run_id)  # not committed yet: now it never will be
+    state = ls.session.runs.get(last.run_id)
+    if state and state.result and state.result.proposal:
+        # What failed before this run may fail again: the re-check says which.
+        ls.session.failing_tests.update(state.result.proposal.evidence.failing_before)
     failures.recheck(ls)
     ls.tell(f"Greenpatch: undid '{last.label}' in {', '.join(sorted(last.before))}.")
     return {"undone": sorted(last.before), "runId": last.run_id}

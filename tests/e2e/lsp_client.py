@@ -54,6 +54,7 @@ async def client(lsp_client: LanguageClient, shop: Path, scripted_model: str):  
             obj, types.Command if isinstance(obj.get("command"), str) else types.CodeAction
         ),
     )
+
     def changed(uri: str, version: int, text: str) -> None:
         lsp_client.text_document_did_change(
             types.DidChangeTextDocumentParams(
