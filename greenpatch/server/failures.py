@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import logging
+import threading
 from collections.abc import Collection, Mapping
 
 from lsprotocol import types
@@ -29,16 +31,47 @@ async def run_tests(
     root = ls.session.root
     assert root is not None
     settings = ls.session.settings.sandbox
-    return await asyncio.to_thread(
-        lambda: run_pytest(
-            from_settings(settings),
-            root,
-            overlay=dict(overlay),
-            tests=tuple(tests),
-            timeout=settings.timeout_s,
-            python=detect_python(root),
-        )
-    )
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[TestReport] = loop.create_future()
+
+    def work() -> None:
+        try:
+            report = run_pytest(
+                from_settings(settings),
+                root,
+                overlay=dict(overlay),
+                tests=tuple(tests),
+                timeout=settings.timeout_s,
+                python=detect_python(root),
+            )
+        except Exception as exc:
+            _settle(loop, done, None, exc)
+        else:
+            _settle(loop, done, report, None)
+
+    # A daemon thread: a server told to exit must not wait for a check nobody will read
+    # (the sandbox's own timeout bounds the pytest process).
+    threading.Thread(target=work, name="greenpatch-tests", daemon=True).start()
+    return await done
+
+
+def _settle(
+    loop: asyncio.AbstractEventLoop,
+    done: asyncio.Future[TestReport],
+    report: TestReport | None,
+    error: Exception | None,
+) -> None:
+    def settle() -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            assert report is not None
+            done.set_result(report)
+
+    with contextlib.suppress(RuntimeError):  # a closed loop: the server is gone
+        loop.call_soon_threadsafe(settle)
 
 
 def learn(ls: GreenpatchServer, failing: Collection[str], ran: Collection[str] | None) -> None:

@@ -67,6 +67,10 @@ async def test_commit_on_accept_waits_for_the_save_and_commits_only_that_file(
     assert f"Greenpatch run {run_id}" in message and "Tests after:  passed" in message
     assert git(shop, "diff", "--cached", "--name-only") == "NOTES.md"
     assert git(shop, "status", "--porcelain", "shop/pricing.py") == ""
+    for _ in range(100):  # the message follows the commit
+        if any(f"as {head[:10]}" in m.message for m in client.messages):
+            break
+        await asyncio.sleep(0.1)
     assert any(f"as {head[:10]}" in m.message for m in client.messages)
 
     assert (await execute(client, "greenpatch.undoLastApply"))["undone"] == ["shop/pricing.py"]
