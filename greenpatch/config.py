@@ -76,6 +76,10 @@ class Settings:
     max_parallel_steps: int = 2
     time_limit_s: float = 1800.0
     approval: Literal["review", "auto"] = "review"
+    # Runs the language server lets go at once; more are refused (at least 1).
+    max_concurrent_runs: int = 2
+    # Commit the files of an accepted proposal (only those) once the editor saved them.
+    commit_on_accept: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def model_for(self, role: str) -> str:

@@ -99,3 +99,6 @@ class RunResult:
     cost_usd: float = 0.0
     duration_s: float = 0.0
     calls: tuple[CallRecord, ...] = ()
+    # The node ids the baseline (the whole suite, before any change) saw failing; None when
+    # the run stopped before its baseline. A proposal carries them in its evidence too.
+    failing_before: tuple[str, ...] | None = None

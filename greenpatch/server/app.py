@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
+from pygls.uris import from_fs_path, to_fs_path
 
 from greenpatch import __version__
 from greenpatch.agents.loop import Run
@@ -22,6 +22,7 @@ from greenpatch.errors import GreenpatchError
 from greenpatch.server.review import Review
 
 if TYPE_CHECKING:
+    from greenpatch.server.commits import PendingCommit
     from greenpatch.server.indexing import LiveIndex
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,24 @@ class RunState:
     result: RunResult | None = None
     progress_token: str | None = None
 
+    @property
+    def running(self) -> bool:
+        return self.result is None
+
+    def to_json(self, reviewing: bool) -> dict[str, Any]:
+        """One line of `greenpatch.status`."""
+        gw = self.run.gateway
+        state = "running" if self.running else "review" if reviewing else "done"
+        out: dict[str, Any] = {
+            "runId": self.run.run_id,
+            "task": self.run.request.task,
+            "state": state,
+            "costUsd": round(gw.cost_usd, 6) if gw else 0.0,
+        }
+        if self.result is not None:
+            out["status"] = self.result.status
+        return out
+
 
 @dataclass
 class Session:
@@ -46,8 +65,14 @@ class Session:
     editor_settings: dict[str, Any] = field(default_factory=dict)
     runs: dict[str, RunState] = field(default_factory=dict)
     latest_run: str | None = None
+    # Test node ids the last report that ran them saw failing (see failures.py).
     failing_tests: set[str] = field(default_factory=set)
     reviews: dict[str, Review] = field(default_factory=dict)
+    # uri -> publisher -> diagnostics: several features publish into one file's list.
+    diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = field(default_factory=dict)
+    commits: dict[str, PendingCommit] = field(default_factory=dict)  # by run id
+    rechecking: bool = False
+    recheck_again: bool = False
 
     def review(self, run_id: str | None) -> Review:
         """The open review of a run (default: the latest), or an error saying there is none."""
@@ -59,11 +84,9 @@ class Session:
             )
         return review
 
-    def active_run(self) -> RunState | None:
-        for state in reversed(self.runs.values()):
-            if state.result is None:
-                return state
-        return None
+    def running(self) -> list[RunState]:
+        """The runs still going, oldest first."""
+        return [state for state in self.runs.values() if state.running]
 
 
 class GreenpatchServer(LanguageServer):
@@ -89,13 +112,29 @@ class GreenpatchServer(LanguageServer):
         fails again, and a dead editor must not keep the server busy."""
         log.error("server error (%s): %s", getattr(source, "__name__", source), error)
 
-    def cancel_all(self) -> None:
-        for state in self.session.runs.values():
+    def cancel_all(self) -> list[str]:
+        """Ask every running run to stop; returns their ids."""
+        running = self.session.running()
+        for state in running:
             state.run.cancel.set()
+        return [state.run.run_id for state in running]
 
     # -- talking to the user -------------------------------------------------------------
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def publish_diagnostics(self, uri: str, source: str, items: list[types.Diagnostic]) -> None:
+        """Replace one publisher's diagnostics in a file, keeping the others'."""
+        mine = self.session.diagnostics.setdefault(uri, {})
+        if not items and source not in mine:
+            return
+        mine[source] = items
+        union = [d for part in mine.values() for d in part]
+        if not union:
+            del self.session.diagnostics[uri]
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=union)
+        )
 
     def log_line(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
@@ -122,6 +161,23 @@ class GreenpatchServer(LanguageServer):
             return None
         path = Path(fs).resolve()
         return path.relative_to(root).as_posix() if path.is_relative_to(root) else None
+
+    def uri_of(self, path: str) -> str:
+        """The file URI of a workspace-relative path."""
+        assert self.session.root is not None
+        full = self.session.root / path
+        return from_fs_path(str(full)) or full.as_uri()
+
+    def text_of(self, uri: str) -> str | None:
+        """The open document's text, else the file on disk, else None."""
+        doc = self.workspace.text_documents.get(uri)
+        if doc is not None:
+            return doc.source
+        fs = to_fs_path(uri)
+        try:
+            return Path(fs).read_text(encoding="utf-8") if fs else None
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def buffers(self) -> dict[str, str]:
         """The open documents under the workspace: the unsaved text the sandbox must see."""

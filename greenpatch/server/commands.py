@@ -14,9 +14,9 @@ from lsprotocol import types
 
 from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
-from greenpatch.config import merge
+from greenpatch.config import load_settings, merge
 from greenpatch.errors import GreenpatchError, WorkspaceError
-from greenpatch.server import reviewing
+from greenpatch.server import failures, reviewing
 from greenpatch.server.app import RUN_EVENT, GreenpatchServer, RunState, first_argument, guarded
 from greenpatch.server.review import Review
 
@@ -61,15 +61,21 @@ def _request(ls: GreenpatchServer, args: dict[str, Any]) -> TaskRequest:
 
 
 async def start_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, Any]:
-    """Start a run in the background; returns its id at once."""
-    if ls.session.active_run() is not None:
-        raise GreenpatchError("a run is already going; cancel it or wait for its proposal")
+    """Start a run in the background; returns its id at once. Runs beyond
+    `max_concurrent_runs` are refused rather than queued: a queued run would start later
+    from text the user has changed by then, with nothing on screen saying it is waiting."""
+    running = ls.session.running()
+    limit = max(ls.session.settings.max_concurrent_runs, 1)
+    if len(running) >= limit:
+        ids = ", ".join(state.run.run_id for state in running)
+        raise GreenpatchError(
+            f"{len(running)} run(s) are going ({ids}) and max_concurrent_runs is {limit}; "
+            "wait for one to finish or cancel one with 'Greenpatch: Cancel Run'"
+        )
     request = _request(ls, args)
     settings = ls.session.settings
     if args.get("model"):
         editor = merge(ls.session.editor_settings, {"models": {"default": args["model"]}})
-        from greenpatch.config import load_settings
-
         settings = load_settings(ls.session.root, editor=editor).settings
     run = Run(request, settings, search=ls.live_index.search if ls.live_index else None)
     state = RunState(run)
@@ -86,9 +92,9 @@ async def _drive(ls: GreenpatchServer, state: RunState) -> RunResult:
     result = await asyncio.to_thread(run_task, state.run)
     state.result = result
     _end_progress(ls, state, result)
+    failures.learn_from_run(ls, state.run.request, result)
     if result.proposal:
         ls.session.reviews[result.run_id] = Review(result.proposal)
-        ls.session.failing_tests.difference_update(result.proposal.evidence.failing_before)
         if ls.session.settings.approval == "auto":
             await reviewing.accept_all(ls, result.run_id)
         else:
@@ -99,7 +105,7 @@ async def _drive(ls: GreenpatchServer, state: RunState) -> RunResult:
                     "Proposal', or accept it with 'Greenpatch: Accept Proposal'."
                 )
     elif result.status == "cancelled":
-        ls.tell("Greenpatch: run cancelled; nothing was changed.")
+        ls.tell(f"Greenpatch: run {result.run_id} cancelled; nothing was changed.")
     else:
         ls.tell(f"Greenpatch: no change proposed: {result.message}", types.MessageType.Warning)
     return result
@@ -174,29 +180,37 @@ def register(server: GreenpatchServer) -> None:
     @server.command("greenpatch.cancelRun")
     @guarded
     async def cancel_run(ls: GreenpatchServer, *args: Any) -> Any:
+        """`{runId}` cancels that run; no id cancels every running run (the palette's stop
+        button: with two runs going, leaving one alive would surprise)."""
         run_id = first_argument(args).get("runId")
-        state = ls.session.runs.get(run_id) if run_id else ls.session.active_run()
-        if state is None or state.result is not None:
-            return {"cancelled": None}
+        if not run_id:
+            return {"cancelled": ls.cancel_all()}
+        state = ls.session.runs.get(str(run_id))
+        if state is None:
+            raise GreenpatchError(f"there is no run {run_id}")
+        if not state.running:
+            return {"cancelled": []}
         state.run.cancel.set()
-        return {"cancelled": state.run.run_id}
+        return {"cancelled": [state.run.run_id]}
 
     @server.command("greenpatch.status")
     @guarded
     async def status(ls: GreenpatchServer, *args: Any) -> Any:
-        active = ls.session.active_run()
-        if active is not None:
-            gw = active.run.gateway
-            return {
-                "state": "running",
-                "runId": active.run.run_id,
-                "costUsd": round(gw.cost_usd, 6) if gw else 0.0,
-            }
-        if ls.session.reviews:
-            return {"state": "review", "runId": ls.session.latest_run}
+        """Every run this session started, newest first, and an overall state: running when
+        any run is, else review when a proposal waits, else indexing or idle."""
+        runs = [
+            state.to_json(reviewing=run_id in ls.session.reviews)
+            for run_id, state in reversed(ls.session.runs.items())
+        ]
+        running = [r for r in runs if r["state"] == "running"]
+        waiting = [r for r in runs if r["state"] == "review"]
+        if running or waiting:
+            newest = (running or waiting)[0]
+            state = "running" if running else "review"
+            return {"state": state, "runId": newest["runId"], "runs": runs}
         if ls.live_index is not None and ls.live_index.busy:
-            return {"state": "indexing"}
-        return {"state": "idle"}
+            return {"state": "indexing", "runs": runs}
+        return {"state": "idle", "runs": runs}
 
     @server.command("greenpatch.showRunLog")
     @guarded

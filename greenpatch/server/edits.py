@@ -3,11 +3,15 @@
 Each change carries the text it was made against. If the editor's document still holds that
 text, the edit is computed against it and pinned to the document's version. If the user typed
 meanwhile, the change is re-based onto the current text through the patch engine; when that
-is impossible (the user edited the same lines), nothing is applied and the user is told.
+is impossible (the user edited the same lines), nothing is applied and the user is told. When
+it is possible but the user's edits touch lines a hunk spans, the plan says so (`overlaps`),
+and the caller re-runs the tests on the combined text before offering it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,7 +60,45 @@ def rebase(change: patch.FileChange, now: str | None) -> patch.FileChange:
             "Run the task again on the current text."
         )
     log.info("re-based %s onto the editor's current text", change.path)
-    return patch.FileChange(path=change.path, old_text=now, new_text=result.changes[0].new_text)
+    return dataclasses.replace(change, old_text=now, new_text=result.changes[0].new_text)
+
+
+def touched(change: patch.FileChange, now: str | None) -> bool:
+    """Whether the edits that turned `change.old_text` into `now` touch a line one of the
+    change's hunks spans (its context included)."""
+    if now is None or change.old_text is None or change.new_text is None:
+        return False
+    if now == change.old_text:
+        return False
+    spans = [(h.old_start - 1, h.old_start - 1 + h.old_count) for h in patch.split_hunks(change)]
+    matcher = difflib.SequenceMatcher(
+        None, change.old_text.splitlines(keepends=True), now.splitlines(keepends=True), False
+    )
+    for tag, i1, i2, _, _ in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        for start, end in spans:
+            if (i1 < end and start < i2) if i1 < i2 else start < i1 < end:
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One change re-targeted at what the editor holds now."""
+
+    change: patch.FileChange
+    target: Target
+    overlaps: bool  # the user edited lines the change spans since it was made
+
+
+def plan(workspace: Workspace, root: Path, changes: Sequence[patch.FileChange]) -> list[Planned]:
+    """Every change re-based onto the editor's text; StaleDocument before anything partial."""
+    out = []
+    for change in changes:
+        target = current(workspace, root, change.old_path or change.path)
+        out.append(Planned(rebase(change, target.text), target, touched(change, target.text)))
+    return out
 
 
 def lsp_text_edits(old: str, new: str) -> list[types.TextEdit | types.AnnotatedTextEdit]:
@@ -72,24 +114,20 @@ def lsp_text_edits(old: str, new: str) -> list[types.TextEdit | types.AnnotatedT
     ]
 
 
-def workspace_edit(
-    workspace: Workspace, root: Path, changes: Sequence[patch.FileChange]
-) -> types.WorkspaceEdit:
-    """All changes as one edit; raises StaleDocument before building anything partial."""
+def workspace_edit(root: Path, planned: Sequence[Planned]) -> types.WorkspaceEdit:
+    """All planned changes as one edit, pinned to the versions they were re-based onto."""
     operations: list[
         types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile
     ] = []
-    for change in changes:
+    for item in planned:
+        change, target = item.change, item.target
         if change.old_path and change.old_path != change.path:
-            old_uri = current(workspace, root, change.old_path).uri
             new_uri = from_fs_path(str(root / change.path)) or ""
-            operations.append(types.RenameFile(old_uri=old_uri, new_uri=new_uri))
-        target = current(workspace, root, change.path if not change.old_path else change.old_path)
-        rebased = rebase(change, target.text)
-        if rebased.new_text is None:
+            operations.append(types.RenameFile(old_uri=target.uri, new_uri=new_uri))
+        if change.new_text is None:
             operations.append(types.DeleteFile(uri=target.uri))
             continue
-        if rebased.old_text is None:
+        if change.old_text is None:
             operations.append(
                 types.CreateFile(uri=target.uri, options=types.CreateFileOptions(overwrite=False))
             )
@@ -99,7 +137,7 @@ def workspace_edit(
                 text_document=types.OptionalVersionedTextDocumentIdentifier(
                     uri=uri, version=target.version
                 ),
-                edits=lsp_text_edits(rebased.old_text or "", rebased.new_text),
+                edits=lsp_text_edits(change.old_text or "", change.new_text),
             )
         )
     return types.WorkspaceEdit(document_changes=operations)

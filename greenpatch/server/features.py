@@ -10,8 +10,9 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from greenpatch.config import merge
+from greenpatch.server import commits, failures
 from greenpatch.server.actions import gestures_at
-from greenpatch.server.app import GreenpatchServer
+from greenpatch.server.app import GreenpatchServer, guarded
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,16 @@ def register(server: GreenpatchServer) -> None:
             ls.reload_settings()
         else:
             await pull_configuration(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    @guarded
+    async def did_save(ls: GreenpatchServer, params: types.DidSaveTextDocumentParams) -> None:
+        path = ls.relative(params.text_document.uri)
+        if path is None:
+            return
+        await commits.saved(ls, path)
+        if path.endswith(".py"):
+            failures.recheck(ls)
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,

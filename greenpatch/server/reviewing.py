@@ -18,7 +18,7 @@ from pygls.uris import from_fs_path
 from greenpatch import patch
 from greenpatch.agents.checkpoints import open_checkpoints
 from greenpatch.errors import GreenpatchError
-from greenpatch.server import edits
+from greenpatch.server import commits, edits, failures
 from greenpatch.server.app import GreenpatchServer, first_argument, guarded
 from greenpatch.server.review import Review
 
@@ -90,9 +90,7 @@ def _diagnostics(ls: GreenpatchServer, review: Review | None, paths: Sequence[st
                         f"{review.proposal.task[:80]}",
                     )
                 )
-        ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=_uri(ls, path), diagnostics=items)
-        )
+        ls.publish_diagnostics(_uri(ls, path), "proposal", items)
 
 
 def _refresh(ls: GreenpatchServer, review: Review) -> None:
@@ -143,29 +141,58 @@ def lenses(ls: GreenpatchServer, uri: str) -> list[types.CodeLens]:
 
 
 async def apply_texts(
-    ls: GreenpatchServer, run_id: str, changes: Sequence[patch.FileChange], label: str
+    ls: GreenpatchServer, review: Review, changes: Sequence[patch.FileChange], label: str
 ) -> None:
-    """Checkpoint, then send the changes to the editor as one versioned workspace edit."""
+    """Re-base onto the editor's text (re-verifying in the sandbox when the user edited the
+    same lines), checkpoint, then send the changes as one versioned workspace edit."""
     if not changes:
         return
     root = _root(ls)
-    edit = edits.workspace_edit(ls.workspace, root, changes)  # re-bases or refuses first
+    run_id = review.proposal.run_id
+    planned = edits.plan(ls.workspace, root, changes)  # re-bases or refuses first
+    if any(p.overlaps for p in planned):
+        await reverify(ls, review, planned)
     checkpoints = await asyncio.to_thread(open_checkpoints, root)
     ref = await asyncio.to_thread(
         checkpoints.record,
         run_id,
         label,
-        {c.path: c.old_text for c in changes},
-        {c.path: c.new_text for c in changes},
+        {p.change.path: p.change.old_text for p in planned},
+        {p.change.path: p.change.new_text for p in planned},
     )
     response = await ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(edit=edit, label=label)
+        types.ApplyWorkspaceEditParams(edit=edits.workspace_edit(root, planned), label=label)
     )
     if not response.applied:
         await asyncio.to_thread(checkpoints.drop, ref)
         raise GreenpatchError(
             f"the editor did not apply the edit ({response.failure_reason or 'no reason given'})"
         )
+    commits.expect(ls, review.proposal, {p.change.path: p.change.new_text for p in planned})
+    failures.recheck(ls)
+
+
+async def reverify(ls: GreenpatchServer, review: Review, planned: Sequence[edits.Planned]) -> None:
+    """The user edited lines the proposal spans and the patch engine could still re-base it:
+    run the tests on the combined text; refuse, with nothing written, unless still green."""
+    paths = ", ".join(p.change.path for p in planned if p.overlaps)
+    ls.tell(f"Greenpatch: you edited {paths} where the proposal changes it; re-running the tests.")
+    overlay: dict[str, str | None] = {**ls.buffers()}
+    for item in planned:
+        if item.change.old_path and item.change.old_path != item.change.path:
+            overlay[item.change.old_path] = None
+        overlay[item.change.path] = item.change.new_text
+    report = await failures.run_tests(ls, overlay)
+    state = ls.session.runs.get(review.proposal.run_id)
+    must_pass = failures.targets(review.proposal, state.run.request if state else None)
+    problem = failures.still_green(report, review.proposal.evidence.failing_before, must_pass)
+    if problem:
+        raise GreenpatchError(
+            f"you edited {paths} where the proposal changes it, and with the proposal re-based "
+            f"onto your text the tests are not green ({problem}); nothing was applied. Run the "
+            "task again on the current text."
+        )
+    ls.tell(f"Greenpatch: re-based onto your edits and re-verified: {report.summary()}.")
 
 
 async def accept_all(ls: GreenpatchServer, run_id: str | None) -> dict[str, Any]:
@@ -179,12 +206,11 @@ async def accept_all(ls: GreenpatchServer, run_id: str | None) -> dict[str, Any]
         after = review.text_with(change.path, review.accepted(change.path) | todo)
         if now != after:
             changes.append(dataclasses.replace(change, old_text=now, new_text=after))
-    run = review.proposal.run_id
     label = textwrap.shorten(review.proposal.task, 60, placeholder="...")
-    await apply_texts(ls, run, changes, f"Greenpatch: {label}")
+    await apply_texts(ls, review, changes, f"Greenpatch: {label}")
     for path, index in undecided:
         review.decisions.setdefault(path, {})[index] = True
-    _close_if_done(ls, review)
+    await _close_if_done(ls, review)
     ls.tell(f"Greenpatch: applied the proposal to {', '.join(c.path for c in changes)}.")
     return {"applied": [c.path for c in changes]}
 
@@ -199,19 +225,20 @@ async def decide_hunk(ls: GreenpatchServer, args: dict[str, Any], accept: bool) 
         change = review.change(path)
         await apply_texts(
             ls,
-            review.proposal.run_id,
+            review,
             [dataclasses.replace(change, old_text=now, new_text=after)],
             f"Greenpatch: hunk {index + 1} of {path}",
         )
     review.decisions.setdefault(path, {})[index] = accept
-    _close_if_done(ls, review)
+    await _close_if_done(ls, review)
     return {"file": path, "hunk": index, "accepted": accept, "remaining": len(review.undecided())}
 
 
-def _close_if_done(ls: GreenpatchServer, review: Review) -> None:
+async def _close_if_done(ls: GreenpatchServer, review: Review) -> None:
     _refresh(ls, review)
     if review.done:
         ls.session.reviews.pop(review.proposal.run_id, None)
+        await commits.arm(ls, review.proposal.run_id)
 
 
 async def undo_last(ls: GreenpatchServer) -> dict[str, Any]:
@@ -226,13 +253,19 @@ async def undo_last(ls: GreenpatchServer) -> dict[str, Any]:
         patch.FileChange(path=path, old_text=last.after[path], new_text=last.before[path])
         for path in sorted(last.before)
     ]
-    edit = edits.workspace_edit(ls.workspace, root, changes)
+    edit = edits.workspace_edit(root, edits.plan(ls.workspace, root, changes))
     response = await ls.workspace_apply_edit_async(
         types.ApplyWorkspaceEditParams(edit=edit, label=f"Greenpatch: undo {last.label}")
     )
     if not response.applied:
         raise GreenpatchError(f"the editor did not apply the undo ({response.failure_reason})")
     await asyncio.to_thread(checkpoints.mark_undone, last)
+    commits.forget(ls, last.run_id)  # not committed yet: now it never will be
+    state = ls.session.runs.get(last.run_id)
+    if state and state.result and state.result.proposal:
+        # What failed before this run may fail again: the re-check says which.
+        ls.session.failing_tests.update(state.result.proposal.evidence.failing_before)
+    failures.recheck(ls)
     ls.tell(f"Greenpatch: undid '{last.label}' in {', '.join(sorted(last.before))}.")
     return {"undone": sorted(last.before), "runId": last.run_id}
 
@@ -261,7 +294,7 @@ def register(server: GreenpatchServer) -> None:
         review = ls.session.review(arg.get("runId"))
         for path, index in review.undecided():
             review.decisions.setdefault(path, {})[index] = False
-        _close_if_done(ls, review)
+        await _close_if_done(ls, review)
         feedback = str(arg.get("feedback") or "").strip()
         if feedback:
             from greenpatch.server.commands import start_run

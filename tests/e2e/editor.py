@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -38,10 +39,21 @@ def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
 
 @dataclass
 class Editor:
-    """Open documents: uri -> (version, text). Unopened files are edited on disk."""
+    """Open documents: uri -> (version, text). Unopened files are edited on disk.
+
+    Like a real editor it tells the server what changed (`changed(uri, version, text)` for
+    an open document) and what it saved (`saved(uri)`). `autosave` False keeps applied edits
+    of open documents in the buffer until `save(uri)`, as VS Code does."""
 
     docs: dict[str, tuple[int, str]] = field(default_factory=dict)
     applied: list[types.WorkspaceEdit] = field(default_factory=list)
+    autosave: bool = True
+    changed: Callable[[str, int, str], None] = lambda uri, version, text: None
+    saved: Callable[[str], None] = lambda uri: None
+
+    def save(self, uri: str) -> None:
+        path_of(uri).write_text(self.docs[uri][1], encoding="utf-8")
+        self.saved(uri)
 
     def apply(self, edit: types.WorkspaceEdit) -> types.ApplyWorkspaceEditResult:
         staged: dict[str, str] = {}
@@ -62,6 +74,10 @@ class Editor:
             if uri in self.docs:
                 version, _ = self.docs[uri]
                 self.docs[uri] = (version + 1, text)
+                self.changed(uri, version + 1, text)
+                if not self.autosave:
+                    continue
             path_of(uri).write_text(text, encoding="utf-8")  # and save, as the user would
+            self.saved(uri)
         self.applied.append(edit)
         return types.ApplyWorkspaceEditResult(applied=True)

@@ -54,6 +54,21 @@ async def client(lsp_client: LanguageClient, shop: Path, scripted_model: str):  
             obj, types.Command if isinstance(obj.get("command"), str) else types.CodeAction
         ),
     )
+
+    def changed(uri: str, version: int, text: str) -> None:
+        lsp_client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
+
+    def saved(uri: str) -> None:
+        lsp_client.text_document_did_save(
+            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+
+    editor.changed, editor.saved = changed, saved
     lsp_client.editor = editor  # type: ignore[attr-defined]
     lsp_client.events = events  # type: ignore[attr-defined]
     lsp_client.finished = finished  # type: ignore[attr-defined]

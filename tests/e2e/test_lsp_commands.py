@@ -22,10 +22,14 @@ async def test_fix_failing_tests_accept_then_undo(client: LanguageClient) -> Non
     source = shop / "shop" / "pricing.py"
     original = source.read_text()
     run_id = await start_and_wait(client, "greenpatch.fixFailingTests")
-    assert (await execute(client, "greenpatch.status")) == {"state": "review", "runId": run_id}
+    status = await execute(client, "greenpatch.status")
+    assert (status["state"], status["runId"]) == ("review", run_id)
+    [run] = status["runs"]
+    assert (run["runId"], run["state"], run["status"]) == (run_id, "review", "green")
     await execute(client, "greenpatch.acceptProposal")
     assert suite_passes(shop)
-    assert (await execute(client, "greenpatch.status")) == {"state": "idle"}
+    status = await execute(client, "greenpatch.status")
+    assert status["state"] == "idle" and status["runs"][0]["state"] == "done"
     undone = await execute(client, "greenpatch.undoLastApply")
     assert undone == {"undone": ["shop/pricing.py"], "runId": run_id}
     assert source.read_text() == original
@@ -78,12 +82,12 @@ async def test_cancel_stops_a_slow_run_quickly(client: LanguageClient, tmp_path:
         await asyncio.sleep(0.1)
     loop = asyncio.get_running_loop()
     asked = loop.time()
-    assert (await execute(client, "greenpatch.cancelRun")) == {"cancelled": started["runId"]}
+    assert (await execute(client, "greenpatch.cancelRun")) == {"cancelled": [started["runId"]]}
     await asyncio.wait_for(client.finished.wait(), 30)  # type: ignore[attr-defined]
     assert loop.time() - asked < 30  # long before the model's 60 s reply
     kinds = [e["kind"] for e in client.events]  # type: ignore[attr-defined]
     assert "cancelled" in kinds
-    assert (await execute(client, "greenpatch.status")) == {"state": "idle"}
+    assert (await execute(client, "greenpatch.status"))["state"] == "idle"
     log = await execute(client, "greenpatch.showRunLog")
     assert "cancelled" in log["text"]
 
@@ -94,7 +98,7 @@ async def test_bad_arguments_get_clear_errors_and_the_server_lives(client: Langu
     assert "no proposal" in (await execute(client, "greenpatch.acceptHunk", {"hunk": 0}))["error"]
     assert "task text is empty" in (await execute(client, "greenpatch.runTask", {}))["error"]
     assert "no run yet" in (await execute(client, "greenpatch.showRunLog"))["error"]
-    assert (await execute(client, "greenpatch.cancelRun")) == {"cancelled": None}
+    assert (await execute(client, "greenpatch.cancelRun")) == {"cancelled": []}
     errors = [m for m in client.messages if m.type == types.MessageType.Error]
     assert len(errors) == 4
     run_id, _ = await run_fix(client)  # and it still works
@@ -112,10 +116,10 @@ async def test_bad_arguments_get_clear_errors_and_the_server_lives(client: Langu
 @pytest.mark.asyncio
 async def test_reindex_and_status(client: LanguageClient) -> None:
     for _ in range(1200):  # the initial indexing runs in the background after `initialized`
-        if (await execute(client, "greenpatch.status")) == {"state": "idle"}:
+        if (await execute(client, "greenpatch.status")) == {"state": "idle", "runs": []}:
             break
         await asyncio.sleep(0.1)
-    assert (await execute(client, "greenpatch.status")) == {"state": "idle"}
+    assert (await execute(client, "greenpatch.status")) == {"state": "idle", "runs": []}
     assert (await execute(client, "greenpatch.reindex")) == {"started": True}
     index_dir = client.shop / ".greenpatch" / "index"  # type: ignore[attr-defined]
     assert index_dir.is_dir()
