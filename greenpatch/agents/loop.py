@@ -58,6 +58,8 @@ class Run:
     journal_in_background: bool = True
     # Retrieval over the workspace index: (query, top_k) -> results with path, symbol, lines.
     search: Callable[[str, int], list[Any]] | None = None
+    # The node ids the baseline saw failing, once it has run (for the server's failure marks).
+    failing_before: tuple[str, ...] | None = None
     # Asked before a role installs a package (what, in words) -> allowed? Default: no.
     approve: Callable[[str], bool] = lambda what: False
     # Set by `resume`: where a paused or interrupted run continues from.
@@ -104,6 +106,7 @@ def run_task(run: Run) -> RunResult:
         run.gateway.cost_usd,
         round(time.monotonic() - started, 2),
         tuple(run.gateway.records),
+        run.failing_before,
     )
     kind = {"green": "proposal", "cancelled": "cancelled", "paused": "paused"}
     run.emit(kind.get(result.status, "failed"), result.message, phase="done")
@@ -234,6 +237,7 @@ class Machine:
         request, pos = self.run.request, self.pos
         if pos.before is None:
             pos.before = pos.report = self.test("baseline", 0, full=True)
+            self.run.failing_before = tuple(sorted(failing_ids(pos.before)))
             if request.kind == "fix" and pos.before.ok:
                 summary = pos.before.summary()
                 return RunResult(self.run.run_id, "failed", f"nothing to fix: {summary}")
@@ -242,6 +246,7 @@ class Machine:
             self.save()
         else:
             self.run.emit("iteration", f"resumed after iteration {pos.iteration}", phase="resume")
+        self.run.failing_before = tuple(sorted(failing_ids(pos.before)))
         if not pos.planned:
             self._plan_and_write_tests()
             if pos.tests_written:

@@ -42,6 +42,8 @@ def test_a_spent_budget_pauses_the_run_and_more_budget_finishes_it(
     assert paused.status == "paused", paused.message
     assert f"greenpatch run --resume {run.run_id} --budget-tokens" in paused.message
     assert [c.agent for c in paused.calls] == ["coder"]
+    # A run without a proposal still says what the baseline saw failing (the server marks it).
+    assert paused.failing_before and all("test_" in t for t in paused.failing_before)
     store = RunStore(shop)
     record = store.get(run.run_id)
     assert (record.state, record.status) == ("PAUSED", "paused")
