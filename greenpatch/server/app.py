@@ -16,7 +16,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from greenpatch import __version__
 from greenpatch.agents.loop import Run
-from greenpatch.agents.types import RunResult
+from greenpatch.agents.types import RunEvent, RunResult
 from greenpatch.config import Settings, load_settings
 from greenpatch.errors import GreenpatchError
 from greenpatch.server.review import Review
@@ -36,6 +36,9 @@ class RunState:
     task: asyncio.Task[RunResult] | None = None
     result: RunResult | None = None
     progress_token: str | None = None
+    # The run's closing events (proposal, failed, finished...), held back until the server
+    # has the review in place: a client that asks for the proposal on them must find it.
+    closing: list[RunEvent] = field(default_factory=list)
 
     @property
     def running(self) -> bool:

@@ -91,8 +91,18 @@ async def start_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, Any
 async def _drive(ls: GreenpatchServer, state: RunState) -> RunResult:
     result = await asyncio.to_thread(run_task, state.run)
     state.result = result
-    _end_progress(ls, state, result)
-    failures.learn_from_run(ls, state.run.request, result)
+    try:
+        _end_progress(ls, state, result)
+        failures.learn_from_run(ls, state.run.request, result)
+        await _present(ls, result)
+    finally:
+        for event in state.closing:
+            _notify(ls, event)
+    return result
+
+
+async def _present(ls: GreenpatchServer, result: RunResult) -> None:
+    """The run's outcome to the user: its review (or applied change), or why there is none."""
     if result.proposal:
         ls.session.reviews[result.run_id] = Review(result.proposal)
         if ls.session.settings.approval == "auto":
@@ -108,10 +118,26 @@ async def _drive(ls: GreenpatchServer, state: RunState) -> RunResult:
         ls.tell(f"Greenpatch: run {result.run_id} cancelled; nothing was changed.")
     else:
         ls.tell(f"Greenpatch: no change proposed: {result.message}", types.MessageType.Warning)
-    return result
 
 
 def _on_event(ls: GreenpatchServer, state: RunState, event: RunEvent) -> None:
+    if event.phase == "done":
+        state.closing.append(event)  # sent by _drive once the review is in place
+    else:
+        _notify(ls, event)
+    ls.log_line(f"[{event.run_id} {event.phase}#{event.iteration}] {event.message}")
+    if state.progress_token and event.kind in ("phase", "iteration", "tests"):
+        ls.work_done_progress.report(
+            state.progress_token,
+            types.WorkDoneProgressReport(
+                message=f"{event.phase} #{event.iteration}: {event.message} "
+                f"(${event.cost_usd:.4f})",
+                cancellable=True,
+            ),
+        )
+
+
+def _notify(ls: GreenpatchServer, event: RunEvent) -> None:
     ls.protocol.notify(
         RUN_EVENT,
         {
@@ -123,16 +149,6 @@ def _on_event(ls: GreenpatchServer, state: RunState, event: RunEvent) -> None:
             "costUsd": round(event.cost_usd, 6),
         },
     )
-    ls.log_line(f"[{event.run_id} {event.phase}#{event.iteration}] {event.message}")
-    if state.progress_token and event.kind in ("phase", "iteration", "tests"):
-        ls.work_done_progress.report(
-            state.progress_token,
-            types.WorkDoneProgressReport(
-                message=f"{event.phase} #{event.iteration}: {event.message} "
-                f"(${event.cost_usd:.4f})",
-                cancellable=True,
-            ),
-        )
 
 
 async def _begin_progress(ls: GreenpatchServer, state: RunState) -> None:
