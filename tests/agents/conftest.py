@@ -1,25 +1,13 @@
-"""Loop fixtures: a fresh copy of the example shop and the scripted replies that fix it."""
+"""Loop fixtures: the scripted replies that fix the example shop (see tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "shop"
-SCRIPT = REPO / "examples" / "scripted" / "fix-shop.json"
-
-
-@pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    """A private copy of examples/shop (its tests fail until the discount bug is fixed)."""
-    target = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    return target
+from tests.conftest import SCRIPT
 
 
 @pytest.fixture

@@ -1,23 +1,12 @@
-"""End-to-end fixtures: a fresh copy of the example workspace and its scripted model."""
+"""End-to-end fixtures: the example's scripted model (the shop copy is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "shop"
-SCRIPT = REPO / "examples" / "scripted" / "fix-shop.json"
+from tests.conftest import SCRIPT
 
-
-@pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    """A private copy of examples/shop (its tests fail until the discount bug is fixed)."""
-    target = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    return target
+__all__ = ["SCRIPT"]
 
 
 @pytest.fixture
