@@ -1,5 +1,6 @@
-"""The live workspace index inside the server: built and watched off the event loop, fed the
-editor's unsaved buffers (debounced, so typing never waits on a parser), with progress."""
+"""The live workspace index of the server: built and watched in a child process (see
+greenpatch/indexer/process.py), fed the editor's unsaved buffers (debounced, so typing never
+waits on a parser), with progress."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from greenpatch.errors import GreenpatchError
+from greenpatch.errors import Cancelled, GreenpatchError
 from greenpatch.server.app import GreenpatchServer, guarded
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ DEBOUNCE_S = 0.3
 
 
 class LiveIndex:
-    """The server's handle on one `WorkspaceIndex` and its background work."""
+    """The server's handle on one `IndexProcess` and its background work."""
 
     def __init__(self, ls: GreenpatchServer) -> None:
         self.ls = ls
@@ -37,12 +38,12 @@ class LiveIndex:
         settings, root = self.ls.session.settings, self.ls.session.root
         if not settings.index.enabled or root is None or self.index is not None:
             return
-        from greenpatch.indexer import WorkspaceIndex
+        from greenpatch.indexer.process import IndexProcess
 
         self.starting = True
         try:
             self.index = await asyncio.to_thread(
-                WorkspaceIndex,
+                IndexProcess,
                 root,
                 chroma_url=settings.index.chroma_url,
                 embedding=settings.models.embedding,
@@ -57,6 +58,9 @@ class LiveIndex:
         self.job.add_done_callback(lambda f: self.ls.from_thread(lambda: reporter.end(f)))
 
     async def reindex(self) -> dict[str, Any]:
+        if self.index is not None and not self.index.alive:
+            log.warning("the index process had stopped; starting a new one")
+            self.index = None
         if self.index is None:
             await self.start()
             return {"started": self.index is not None}
@@ -68,10 +72,15 @@ class LiveIndex:
         return {"started": True}
 
     def search(self, query: str, top_k: int) -> list[Any]:
-        """For the agents' worker thread."""
+        """For the agents' worker thread. A dead index answers nothing rather than failing
+        the run: retrieval is context, not a requirement."""
         if self.index is None:
             return []
-        return list(self.index.search(query, top_k=top_k))
+        try:
+            return list(self.index.search(query, top_k=top_k))
+        except GreenpatchError as exc:
+            log.warning("search failed: %s", exc)
+            return []
 
     def buffer_changed(self, uri: str, text: str | None) -> None:
         """Debounced per document; the index's parse and embedding run off the loop."""
@@ -126,7 +135,10 @@ class _Reporter:
 
     def end(self, future: Future[Any]) -> None:
         error = None if future.cancelled() else future.exception()
-        message = f"failed: {error}" if error else "done"
+        if future.cancelled() or isinstance(error, Cancelled):  # the server stops the index
+            message, error = "stopped", None
+        else:
+            message = f"failed: {error}" if error else "done"
         if error:
             self.ls.log_line(f"indexing {message}", types.MessageType.Warning)
         if self.token is not None:

@@ -1,0 +1,327 @@
+"""A WorkspaceIndex in a child process.
+
+The language server keeps its event loop and its memory for the editor: parsing, BM25,
+ChromaDB and the embedding model live in a child (`python -m greenpatch.indexer.process`)
+at a lower CPU priority, and the server talks to it over a pipe. In one process the index's
+Python work held the GIL while the editor waited (codeAction p99 212 ms during cold
+indexing, measured), and ChromaDB and onnxruntime sat in the server's memory for good.
+
+`IndexProcess` offers the `WorkspaceIndex` calls the server uses, with the same meaning:
+`start_watching`, `update_in_background` (futures, with progress), `search`, `set_buffer`,
+`drop_buffer`, `pause`, `resume`, `wait_idle`, `stop`. The child exits when its stdin closes,
+so a killed server leaves no indexer behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from greenpatch import errors
+from greenpatch.errors import GreenpatchError, WorkspaceError
+from greenpatch.indexer.types import IndexStats, SearchResult
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+NICE = 10  # below the server and the editor: the index can wait, a keystroke cannot
+START_TIMEOUT_S = 60.0
+SEARCH_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 3.0
+
+
+class IndexProcess:
+    """The server's handle on a `WorkspaceIndex` running in a child process."""
+
+    def __init__(self, workspace: Path, *, chroma_url: str = "", embedding: str = "local") -> None:
+        root = Path(workspace).resolve()
+        if not root.is_dir():
+            raise WorkspaceError(f"workspace {workspace} is not a directory")
+        config = {"workspace": str(root), "chroma_url": chroma_url, "embedding": embedding}
+        config.update(_log_config())
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "greenpatch.indexer.process", json.dumps(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._out = Connection(os.dup(self._proc.stdin.fileno()), readable=False)
+        self._in = Connection(os.dup(self._proc.stdout.fileno()), writable=False)
+        self._proc.stdin.close()
+        self._proc.stdout.close()
+        self._lock = threading.Lock()
+        self._next = 0
+        self._pending: dict[int, tuple[Future[Any], Progress | None]] = {}
+        self._closed = False
+        self._stopping = False
+        ready: Future[Any] = Future()
+        self._pending[0] = (ready, None)
+        self._next = 1
+        self._reader = threading.Thread(target=self._read, name="gp-index-pipe", daemon=True)
+        self._reader.start()
+        try:
+            ready.result(START_TIMEOUT_S)
+        except Exception:
+            self.stop()
+            raise
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return not self._closed and self._proc.poll() is None
+
+    # -- the WorkspaceIndex calls --------------------------------------------------------
+    def start_watching(self, progress: Progress | None = None) -> Future[IndexStats]:
+        return self._call("start_watching", progress=progress)
+
+    def update_in_background(self, progress: Progress | None = None) -> Future[IndexStats]:
+        return self._call("update", progress=progress)
+
+    def search(
+        self, query: str, *, top_k: int = 10, files: bool = False, mode: str = "hybrid"
+    ) -> list[SearchResult]:
+        """Blocking: call from a worker thread, never from an event loop."""
+        found: list[SearchResult] = self._call("search", query, top_k, files, mode).result(
+            SEARCH_TIMEOUT_S
+        )
+        return found
+
+    def set_buffer(self, path: str, text: str) -> None:
+        self._call("set_buffer", path, text)
+
+    def drop_buffer(self, path: str) -> None:
+        self._call("drop_buffer", path)
+
+    def pause(self) -> None:
+        self._call("pause")
+
+    def resume(self) -> None:
+        self._call("resume")
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        self._call("wait_idle", timeout).result(None if timeout is None else timeout + 5)
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Ask the child to stop, and kill it if it cannot within `timeout` (it may be in the
+        middle of embedding a batch). Killing is safe: the index is written so that the next
+        update finishes an interrupted one."""
+        self._stopping = True
+        if self.alive:
+            try:
+                self._call("stop").result(timeout)
+                self._proc.wait(timeout)
+            except Exception as exc:
+                log.info("the index process did not stop in time (%s); killing it", exc)
+        with self._lock:
+            self._closed = True
+        self._out.close()
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        self._reader.join(timeout)  # it settles what was still waiting
+
+    # -- the pipe ------------------------------------------------------------------------
+    def _call(self, method: str, *args: Any, progress: Progress | None = None) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._closed:
+                future.set_exception(WorkspaceError("the index process has stopped"))
+                return future
+            rid, self._next = self._next, self._next + 1
+            self._pending[rid] = (future, progress)
+            try:
+                self._out.send((rid, method, args))
+            except OSError as exc:
+                del self._pending[rid]
+                future.set_exception(WorkspaceError(f"the index process is gone ({exc})"))
+        return future
+
+    def _read(self) -> None:
+        try:
+            while True:
+                message = self._in.recv()
+                self._dispatch(message)
+        except (EOFError, OSError):
+            pass
+        finally:
+            self._in.close()
+            with self._lock:
+                self._closed = True
+            code = self._proc.wait()
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            stopped = self._stopping
+            if pending and not stopped:
+                log.warning("the index process exited (code %s)", code)
+            for future, _ in pending.values():
+                if not future.done():
+                    future.set_exception(
+                        errors.Cancelled("indexing stopped")
+                        if stopped
+                        else WorkspaceError(f"the index process exited (code {code})")
+                    )
+
+    def _dispatch(self, message: tuple[Any, ...]) -> None:
+        kind, rid = message[0], message[1]
+        if kind == "progress":
+            entry = self._pending.get(rid)
+            if entry is not None and entry[1] is not None:
+                entry[1](message[2], message[3])
+            return
+        with self._lock:
+            entry = self._pending.pop(rid, None)
+        if entry is None:
+            return
+        future = entry[0]
+        if kind == "result":
+            future.set_result(message[2])
+        else:
+            future.set_exception(_error(*message[2]))
+
+
+def _error(name: str, text: str) -> Exception:
+    cls = getattr(errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, GreenpatchError):
+        return cls(text)
+    return GreenpatchError(f"index: {name}: {text}")
+
+
+def _log_config() -> dict[str, Any]:
+    """The child logs where and as much as this process does."""
+    root = logging.getLogger()
+    files = [h.baseFilename for h in root.handlers if isinstance(h, logging.FileHandler)]
+    return {"log_level": root.getEffectiveLevel(), "log_file": files[0] if files else ""}
+
+
+# -- the child -----------------------------------------------------------------------------
+
+
+class _Child:
+    """Runs requests against one WorkspaceIndex; answers on `out` from any thread."""
+
+    def __init__(self, index: Any, out: Connection) -> None:
+        self.index = index
+        self._out = out
+        self._send_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gp-index-req")
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self._send_lock:
+            self._out.send(message)
+
+    def answer(self, rid: int, call: Callable[[], Any]) -> None:
+        try:
+            self.send(("result", rid, call()))
+        except Exception as exc:
+            self.fail(rid, exc)
+
+    def fail(self, rid: int, exc: BaseException) -> None:
+        if not isinstance(exc, GreenpatchError):
+            log.error("index request failed", exc_info=exc)
+        self.send(("error", rid, (type(exc).__name__, str(exc))))
+
+    def follow(self, rid: int, future: Future[Any]) -> None:
+        """Answer when a background job ends."""
+
+        def done(f: Future[Any]) -> None:
+            if f.cancelled():
+                self.fail(rid, errors.Cancelled("indexing stopped"))
+            elif (exc := f.exception()) is not None:
+                self.fail(rid, exc)
+            else:
+                self.send(("result", rid, f.result()))
+
+        future.add_done_callback(done)
+
+    def handle(self, rid: int, method: str, args: tuple[Any, ...]) -> bool:
+        """One request; False when the child should exit."""
+        ix = self.index
+
+        def progress(done: int, total: int) -> None:
+            self.send(("progress", rid, done, total))
+
+        if method == "start_watching":
+            self.follow(rid, ix.start_watching(progress))
+        elif method == "update":
+            self.follow(rid, ix.update_in_background(progress))
+        elif method == "search":
+            query, top_k, files, mode = args
+            search = lambda: ix.search(query, top_k=top_k, files=files, mode=mode)  # noqa: E731
+            self._pool.submit(self.answer, rid, search)
+        elif method == "wait_idle":
+            self._pool.submit(self.answer, rid, lambda: ix.wait_idle(args[0]))
+        elif method in ("set_buffer", "drop_buffer", "pause", "resume"):
+            self.answer(rid, lambda: getattr(ix, method)(*args))
+        elif method == "stop":
+            ix.stop()
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self.send(("result", rid, None))
+            return False
+        else:
+            self.fail(rid, GreenpatchError(f"unknown index request {method!r}"))
+        return True
+
+
+def _child_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m greenpatch.indexer.process")
+    parser.add_argument("config", help="JSON: workspace, chroma_url, embedding, log_level")
+    config = json.loads(parser.parse_args(argv).config)
+    # stdout is the pipe: nothing else may write there, so fd 1 now points at stderr.
+    out = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    source = Connection(os.dup(0), writable=False)
+    _configure_logging(config.get("log_level", logging.WARNING), config.get("log_file", ""))
+    with contextlib.suppress(OSError):  # an unprivileged child may only lower itself
+        os.nice(NICE)
+    from greenpatch.indexer.index import WorkspaceIndex
+
+    try:
+        index = WorkspaceIndex(
+            Path(config["workspace"]),
+            chroma_url=config.get("chroma_url", ""),
+            embedding=config.get("embedding", "local"),
+        )
+    except Exception as exc:
+        out.send(("error", 0, (type(exc).__name__, str(exc))))
+        return 1
+    child = _Child(index, out)
+    child.send(("result", 0, {"pid": os.getpid()}))
+    try:
+        while True:
+            rid, method, args = source.recv()
+            if not child.handle(rid, method, args):
+                return 0
+    except (EOFError, OSError):  # the server is gone
+        index.stop()
+        return 0
+
+
+def _configure_logging(level: int, log_file: str) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [index]: %(message)s")
+    )
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))
