@@ -17,7 +17,7 @@ from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
 from greenpatch.config import Settings, load_settings, merge
 from greenpatch.errors import GreenpatchError, WorkspaceError
-from greenpatch.server import failures, reviewing
+from greenpatch.server import approval, failures, reviewing
 from greenpatch.server.app import RUN_EVENT, GreenpatchServer, RunState, first_argument, guarded
 from greenpatch.server.review import Review
 
@@ -93,9 +93,11 @@ async def start_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, Any
 
 async def launch(ls: GreenpatchServer, run: Run) -> dict[str, Any]:
     """Drive a new or resumed run in a worker thread, as every run is driven: its own
-    work-done progress, `greenpatch/runEvent` notifications, and its review (or the reason
-    there is none) at the end. Call `check_capacity` first."""
+    work-done progress, `greenpatch/runEvent` notifications, its install questions put to
+    the user, and its review (or the reason there is none) at the end. Call
+    `check_capacity` first."""
     run.search = ls.live_index.search if ls.live_index else None
+    run.approve = approval.asker(ls, run)
     state = RunState(run)
     ls.loop = asyncio.get_running_loop()
     run.on_event = lambda event: ls.from_thread(lambda: _on_event(ls, state, event))
