@@ -101,6 +101,8 @@ async def launch(ls: GreenpatchServer, run: Run) -> dict[str, Any]:
     state = RunState(run)
     ls.loop = asyncio.get_running_loop()
     run.on_event = lambda event: ls.from_thread(lambda: _on_event(ls, state, event))
+    # A resumed run moves to the end: `greenpatch.status` lists the newest drive first.
+    ls.session.runs.pop(run.run_id, None)
     ls.session.runs[run.run_id] = state
     ls.session.latest_run = run.run_id
     await _begin_progress(ls, state)
