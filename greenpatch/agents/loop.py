@@ -64,6 +64,9 @@ class Run:
     approve: Callable[[str], bool] = lambda what: False
     # Set by `resume`: where a paused or interrupted run continues from.
     position: Position | None = None
+    # The thread persisting the run's end (`journal_in_background`): until it is done the
+    # store still says `running`, so a resume must wait for it.
+    finishing: threading.Thread | None = None
 
     def emit(self, kind: str, message: str, *, phase: str = "", iteration: int = 0) -> None:
         cost = self.gateway.cost_usd if self.gateway else 0.0
@@ -124,7 +127,8 @@ def run_task(run: Run) -> RunResult:
             diff=proposal.diff if proposal else "",
         )
         if run.journal_in_background:
-            threading.Thread(target=finish, name=f"journal-{run.run_id}").start()
+            run.finishing = threading.Thread(target=finish, name=f"journal-{run.run_id}")
+            run.finishing.start()
         else:  # a CLI run: finish before the interpreter starts shutting down
             finish()
     return result

@@ -6,7 +6,8 @@ For the server (and `greenpatch run --resume`):
     run.on_event, run.cancel = ..., ...                        # as for a new Run
     result = run_task(run)                                     # green, failed, paused again...
 
-`resumable(workspace)` lists the runs that can continue (what `greenpatch run --list` shows).
+`resumable(workspace)` lists the runs that can continue (what `greenpatch run --list` shows),
+`spent(workspace, run_ids)` what they had spent.
 The run continues from its last checkpoint (`snapshot.Position`, saved after the baseline
 and after every iteration): the baseline is not run again, the working copy edits come
 back, and the step under way when it stopped is done again.
@@ -15,6 +16,8 @@ back, and the step under way when it stopped is done again.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from greenpatch.agents.gateway import Budget, Gateway
@@ -32,6 +35,34 @@ def resumable(workspace: Path) -> list[RunRecord]:
     store = RunStore(workspace.resolve())
     try:
         return store.resumable()
+    finally:
+        store.close()
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What a run had spent at its last checkpoint (what a resume starts counting from)."""
+
+    usd: float
+    tokens: int
+
+
+def spent(workspace: Path, run_ids: Iterable[str]) -> dict[str, Spent]:
+    """The spending of these runs at their last checkpoints; runs without a readable
+    checkpoint are left out."""
+    store = RunStore(workspace.resolve())
+    try:
+        out: dict[str, Spent] = {}
+        for run_id in run_ids:
+            data = store.checkpoint(run_id)
+            if data is None:
+                continue
+            try:
+                _, position = Position.from_json(data)
+            except ValueError:
+                continue  # a checkpoint of another version: `resume` says why when asked
+            out[run_id] = Spent(position.spent_usd, position.spent_tokens)
+        return out
     finally:
         store.close()
 

@@ -9,13 +9,14 @@ log = logging.getLogger(__name__)
 
 def build_server() -> object:
     """A fresh server with every feature and command registered."""
-    from greenpatch.server import commands, features, indexing, reviewing
+    from greenpatch.server import commands, features, indexing, resuming, reviewing
     from greenpatch.server.app import GreenpatchServer
 
     server = GreenpatchServer()
     features.register(server)
     commands.register(server)
     reviewing.register(server)
+    resuming.register(server)
     indexing.register(server)
     return server
 

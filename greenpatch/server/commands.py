@@ -12,11 +12,12 @@ from typing import Any
 
 from lsprotocol import types
 
+from greenpatch.agents.gateway import Budget
 from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
-from greenpatch.config import load_settings, merge
+from greenpatch.config import Settings, load_settings, merge
 from greenpatch.errors import GreenpatchError, WorkspaceError
-from greenpatch.server import failures, reviewing
+from greenpatch.server import approval, failures, reviewing
 from greenpatch.server.app import RUN_EVENT, GreenpatchServer, RunState, first_argument, guarded
 from greenpatch.server.review import Review
 
@@ -60,10 +61,10 @@ def _request(ls: GreenpatchServer, args: dict[str, Any]) -> TaskRequest:
     )
 
 
-async def start_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, Any]:
-    """Start a run in the background; returns its id at once. Runs beyond
-    `max_concurrent_runs` are refused rather than queued: a queued run would start later
-    from text the user has changed by then, with nothing on screen saying it is waiting."""
+def check_capacity(ls: GreenpatchServer) -> None:
+    """Refuse a run beyond `max_concurrent_runs` rather than queue it: a queued run would
+    start later from text the user has changed by then, with nothing on screen saying it is
+    waiting."""
     running = ls.session.running()
     limit = max(ls.session.settings.max_concurrent_runs, 1)
     if len(running) >= limit:
@@ -72,15 +73,36 @@ async def start_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, Any
             f"{len(running)} run(s) are going ({ids}) and max_concurrent_runs is {limit}; "
             "wait for one to finish or cancel one with 'Greenpatch: Cancel Run'"
         )
+
+
+def settings_for(ls: GreenpatchServer, args: dict[str, Any]) -> Settings:
+    """The session's settings, with `{"model": M}` as the default model when given."""
+    if not args.get("model"):
+        return ls.session.settings
+    editor = merge(ls.session.editor_settings, {"models": {"default": args["model"]}})
+    return load_settings(ls.session.root, editor=editor).settings
+
+
+async def start_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, Any]:
+    """Start a run in the background; returns its id at once."""
+    check_capacity(ls)
     request = _request(ls, args)
-    settings = ls.session.settings
-    if args.get("model"):
-        editor = merge(ls.session.editor_settings, {"models": {"default": args["model"]}})
-        settings = load_settings(ls.session.root, editor=editor).settings
-    run = Run(request, settings, search=ls.live_index.search if ls.live_index else None)
+    run = Run(request, settings_for(ls, args))
+    return await launch(ls, run)
+
+
+async def launch(ls: GreenpatchServer, run: Run) -> dict[str, Any]:
+    """Drive a new or resumed run in a worker thread, as every run is driven: its own
+    work-done progress, `greenpatch/runEvent` notifications, its install questions put to
+    the user, and its review (or the reason there is none) at the end. Call
+    `check_capacity` first."""
+    run.search = ls.live_index.search if ls.live_index else None
+    run.approve = approval.asker(ls, run)
     state = RunState(run)
     ls.loop = asyncio.get_running_loop()
     run.on_event = lambda event: ls.from_thread(lambda: _on_event(ls, state, event))
+    # A resumed run moves to the end: `greenpatch.status` lists the newest drive first.
+    ls.session.runs.pop(run.run_id, None)
     ls.session.runs[run.run_id] = state
     ls.session.latest_run = run.run_id
     await _begin_progress(ls, state)
@@ -94,14 +116,14 @@ async def _drive(ls: GreenpatchServer, state: RunState) -> RunResult:
     try:
         _end_progress(ls, state, result)
         failures.learn_from_run(ls, state.run.request, result)
-        await _present(ls, result)
+        await _present(ls, state, result)
     finally:
         for event in state.closing:
             _notify(ls, event)
     return result
 
 
-async def _present(ls: GreenpatchServer, result: RunResult) -> None:
+async def _present(ls: GreenpatchServer, state: RunState, result: RunResult) -> None:
     """The run's outcome to the user: its review (or applied change), or why there is none."""
     if result.proposal:
         ls.session.reviews[result.run_id] = Review(result.proposal)
@@ -116,8 +138,29 @@ async def _present(ls: GreenpatchServer, result: RunResult) -> None:
                 )
     elif result.status == "cancelled":
         ls.tell(f"Greenpatch: run {result.run_id} cancelled; nothing was changed.")
+    elif result.status == "paused":
+        budget = state.run.gateway.budget if state.run.gateway else None
+        ls.tell(paused_message(result.run_id, budget), types.MessageType.Warning)
     else:
         ls.tell(f"Greenpatch: no change proposed: {result.message}", types.MessageType.Warning)
+
+
+def paused_message(run_id: str, budget: Budget | None) -> str:
+    """Why a run paused and how to continue it from the editor (the loop's own message
+    names the command line, which an editor user may not have at hand)."""
+    tokens = budget is not None and bool(budget.tokens) and budget.spent_tokens >= budget.tokens
+    if budget is None:
+        spent = "its budget is spent"
+    elif tokens:
+        spent = f"it used {budget.spent_tokens} of its {budget.tokens} tokens"
+    else:
+        spent = f"it spent ${budget.spent_usd:.4f} of its ${budget.usd:.2f}"
+    more = '"budgetTokens": N' if tokens else '"budgetUsd": X'
+    hint = f'greenpatch.resumeRun [{{"runId": "{run_id}", {more}}}]'
+    return (
+        f"Greenpatch: run {run_id} paused: {spent}. Continue it with more budget from "
+        f"'Greenpatch: Resume Run', or {hint}."
+    )
 
 
 def _on_event(ls: GreenpatchServer, state: RunState, event: RunEvent) -> None:

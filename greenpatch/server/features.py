@@ -54,7 +54,8 @@ def register(server: GreenpatchServer) -> None:
             if closed:
                 ls.tell(
                     "Greenpatch: closed runs the last server left unfinished (nothing was "
-                    "applied): " + "; ".join(closed),
+                    "applied): " + "; ".join(closed) + ". Those that got past their first "
+                    "tests continue with 'Greenpatch: Resume Run' (greenpatch.resumeRun).",
                     types.MessageType.Warning,
                 )
         if live is not None:

@@ -4,6 +4,7 @@ workspace/applyEdit, and the gestures the end-to-end tests share."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,16 @@ from tests.e2e.editor import Editor
 RUN_TIMEOUT = 240
 
 
+# pip may run (the roles' `TOOL: install`, once the user allows it) but never reaches an
+# index: the tests stay offline and install nothing.
+OFFLINE_PIP = {"PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+
 @pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "greenpatch.cli", "lsp"]),
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "greenpatch.cli", "lsp"],
+        server_env={**os.environ, **OFFLINE_PIP},
+    ),
 )
 async def client(lsp_client: LanguageClient, shop: Path, scripted_model: str):  # type: ignore[no-untyped-def]
     editor = Editor()

@@ -3,7 +3,7 @@
 import type * as vscode from 'vscode';
 import { Command, CONFIG_SECTION } from './constants';
 import { errorText, type Logger } from './logging';
-import { ServerCommand } from './protocol';
+import { type ResumableRun, ServerCommand } from './protocol';
 import type { ExecuteCommand, HunkTarget, ReviewController } from './review';
 import { ServerCommandError } from './server';
 import { MODEL_ROLES, toServerSettings } from './settings';
@@ -87,6 +87,39 @@ export async function runTask(deps: CommandDeps): Promise<void> {
     deps.log.info(`task started: ${arg.task}`);
 }
 
+interface RunItem extends vscode.QuickPickItem {
+    runId: string;
+}
+
+/** Offers the runs that can continue, newest first; the picked one goes on with one more
+ * run's budget (the budget settings): a run paused for budget given nothing more would
+ * pause again at once. */
+export async function resumeRun(deps: CommandDeps): Promise<void> {
+    const reply = (await deps.execute(ServerCommand.listResumable, [{}])) as { runs?: ResumableRun[] } | null;
+    const runs = Array.isArray(reply?.runs) ? reply.runs : [];
+    if (runs.length === 0) {
+        void deps.api.showInformationMessage('Greenpatch: no paused or interrupted run to resume.');
+        return;
+    }
+    const { budget } = toServerSettings(deps.api.getConfiguration(CONFIG_SECTION));
+    const items: RunItem[] = runs.map((r) => ({
+        label: r.task.split('\n')[0],
+        description: `${r.status}, spent $${(r.costUsd ?? 0).toFixed(4)} and ${r.tokens ?? 0} tokens`,
+        detail: `run ${r.runId}, last active ${r.updatedAt}`,
+        runId: r.runId,
+    }));
+    const picked = await deps.api.showQuickPick(items, {
+        title: 'Greenpatch: resume a run',
+        placeHolder: `It continues with $${budget.usd} and ${budget.tokens} tokens more`,
+    });
+    if (picked === undefined) {
+        return;
+    }
+    const arg = { runId: picked.runId, budgetUsd: budget.usd, budgetTokens: budget.tokens };
+    await deps.execute(ServerCommand.resumeRun, [arg]);
+    deps.log.info(`run resumed: ${picked.runId}`);
+}
+
 async function showRunLog(deps: CommandDeps): Promise<void> {
     const reply = (await deps.execute(ServerCommand.showRunLog, [{}])) as { text?: unknown } | null;
     const text = typeof reply?.text === 'string' ? reply.text : '';
@@ -111,6 +144,7 @@ export function commandHandlers(deps: CommandDeps): Record<string, (...args: unk
         [Command.showEvidence]: () => review.showEvidence(),
         [Command.undoLastApply]: () => execute(ServerCommand.undoLastApply, [{}]),
         [Command.cancelRun]: () => execute(ServerCommand.cancelRun, [{}]),
+        [Command.resumeRun]: () => resumeRun(deps),
         [Command.reindex]: () => execute(ServerCommand.reindex, [{}]),
         [Command.showRunLog]: () => showRunLog(deps),
         [Command.status]: () => deps.refreshStatus(),

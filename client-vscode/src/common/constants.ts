@@ -23,6 +23,7 @@ export const Command = {
     showEvidence: 'greenpatch.ui.showEvidence',
     undoLastApply: 'greenpatch.ui.undoLastApply',
     cancelRun: 'greenpatch.ui.cancelRun',
+    resumeRun: 'greenpatch.ui.resumeRun',
     reindex: 'greenpatch.ui.reindex',
     showRunLog: 'greenpatch.ui.showRunLog',
     status: 'greenpatch.ui.status',

@@ -15,7 +15,19 @@ export const ServerCommand = {
     reindex: 'greenpatch.reindex',
     showRunLog: 'greenpatch.showRunLog',
     status: 'greenpatch.status',
+    listResumable: 'greenpatch.listResumable',
+    resumeRun: 'greenpatch.resumeRun',
 } as const;
+
+/** One run `greenpatch.listResumable` offers: paused (budget spent) or left by a killed server. */
+export interface ResumableRun {
+    runId: string;
+    task: string;
+    status: string;
+    costUsd: number | null;
+    tokens: number | null;
+    updatedAt: string;
+}
 
 /** Key of the client capability under `capabilities.experimental` (see client.ts). */
 export const CLIENT_CAPABILITY = 'greenpatch';

@@ -103,6 +103,43 @@ test('the simple commands map one to one onto server commands', async () => {
     assert.equal(restarts(), 1);
 });
 
+test('resume run lists the resumable runs and resumes the picked one with one more budget', async () => {
+    const runs = [
+        { runId: 'new1', task: 'Fix it\nmore', status: 'paused', costUsd: 0.5, tokens: 900, updatedAt: 'T2' },
+        { runId: 'old1', task: 'Other', status: 'interrupted', costUsd: null, tokens: null, updatedAt: 'T1' },
+    ];
+    const { api, sent } = setup((command) => (command === 'greenpatch.listResumable' ? { runs } : { runId: 'old1' }));
+    api.settings.set('greenpatch.budget.usd', 2);
+    api.pickAnswers.push(byLabel('Other'));
+    await api.run(Command.resumeRun);
+    assert.deepEqual(
+        api.offeredPicks[0].map((i) => [i.label, i.description]),
+        [
+            ['Fix it', 'paused, spent $0.5000 and 900 tokens'],
+            ['Other', 'interrupted, spent $0.0000 and 0 tokens'],
+        ],
+    );
+    assert.deepEqual(sent[1], {
+        command: 'greenpatch.resumeRun',
+        args: [{ runId: 'old1', budgetUsd: 2, budgetTokens: 400000 }],
+    });
+});
+
+test('resume run with nothing to resume says so; Escape sends nothing', async () => {
+    const { api, sent } = setup(() => ({ runs: [] }));
+    await api.run(Command.resumeRun);
+    assert.deepEqual(api.messages, [
+        { level: 'info', text: 'Greenpatch: no paused or interrupted run to resume.', actions: [] },
+    ]);
+    const other = setup(() => ({ runs: [{ runId: 'a', task: 't', status: 'paused', updatedAt: '' }] }));
+    other.api.pickAnswers.push(() => undefined);
+    await other.api.run(Command.resumeRun);
+    assert.deepEqual(
+        [...sent, ...other.sent].map((s) => s.command),
+        ['greenpatch.listResumable', 'greenpatch.listResumable'],
+    );
+});
+
 test('the run log opens in an editor', async () => {
     const { api } = setup((command) =>
         command === 'greenpatch.showRunLog' ? { text: 'planner: ...\ncoder: ...' } : null,
