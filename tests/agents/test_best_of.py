@@ -220,3 +220,20 @@ def test_a_task_whose_first_answer_passes_is_not_sampled(project: Path) -> None:
     assert result.status == "green", result.message
     assert [c.agent for c in result.calls] == ["coder", "critic"]
     assert messages(events, "sampling") == []
+
+
+def test_cancelling_while_sampling_ends_the_run_before_the_next_sample(project: Path) -> None:
+    model = ScriptedReplies.register("best-of-cancel", [TESTER, WRONG_HIGH, RIGHT, APPROVE])
+    events: list[RunEvent] = []
+    run = implement(project, settings(model, samples=3, agree=2), events)
+
+    def listen(event: RunEvent) -> None:
+        events.append(event)
+        if event.phase == "sampling":  # the user presses stop as the first sample is announced
+            run.cancel.set()
+
+    run.on_event = listen
+    result = run_task(run)
+    assert result.status == "cancelled", result.message
+    assert [c.agent for c in result.calls] == ["tester", "coder"]
+    assert (project / "mathx" / "ops.py").read_text() == STUB
