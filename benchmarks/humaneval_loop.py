@@ -4,8 +4,9 @@ For every problem the coder is asked, with the house prompt for "implement NAME"
 function (its prompt: the signature and docstring). That greedy answer is the single-shot
 result. The loop then works only from what a user's repository would show it, the visible
 tests: the docstring's examples (greenpatch.agents.sampling) and the tester's tests. It samples
-more answers until they agree or the sample budget is spent, asks the debugger to repair when
-none passes the examples, and keeps the answer `sampling.select` picks. The hidden HumanEval
+more answers until they agree or the sample budget is spent (`sampling.draw`, the loop
+`greenpatch run` uses too), asks the debugger to repair when none passes the examples, and
+keeps the answer `sampling.select` picks. The hidden HumanEval
 tests are run only to score, never shown to any role. Every program runs in the sandbox.
 
     python benchmarks/humaneval_loop.py --model local/qwen2.5-coder-0.5b [--limit N] [--stride K]
@@ -114,9 +115,13 @@ class Solver:
         )
         return run.ok
 
-    def verdict(self, index: int, program: str | None, examples: list, tests: list):
-        if program is None:
-            return sampling.Verdict(index, error="no usable code")
+    def verdict(
+        self,
+        index: int,
+        program: str,
+        examples: list[sampling.Example],
+        tests: list[sampling.Example],
+    ) -> sampling.Verdict:
         (v,) = sampling.run_candidates(self.sandbox, self.workdir, [program], examples, tests)
         return dataclasses.replace(v, index=index)
 
@@ -142,37 +147,35 @@ class Solver:
             if change is not None and change.new_text:
                 tests = sampling.assertion_examples(change.new_text, name)
         row.tests = len(tests)
-        programs = [greedy]
-        verdicts = [self.verdict(0, greedy, examples, tests)]
-        while len(programs) < self.args.samples and (examples or tests):
-            chosen = sampling.select(verdicts)
-            done = chosen.chosen is not None and chosen.chosen.examples_passed == len(examples)
-            if done and chosen.agreement >= self.args.agree:
-                break
-            program = self.write("coder", brief, read, self.args.temperature)
-            programs.append(program)
-            verdicts.append(self.verdict(len(verdicts), program, examples, tests))
+
+        def judge(index: int, program: str) -> sampling.Verdict:
+            return self.verdict(index, program, examples, tests)
+
+        # The same sampling loop as `greenpatch run` (agents/best_of.py), on a bare file.
+        pool: sampling.Pool[str] = sampling.Pool()
+        pool.add(greedy, judge)
+        if examples or tests:
+            sampling.draw(
+                pool,
+                lambda: self.write("coder", brief, read, self.args.temperature),
+                judge,
+                samples=self.args.samples,
+                agree=self.args.agree,
+            )
         for _ in range(self.args.repairs):
-            best = sampling.select(verdicts).chosen
-            if best is None or not best.failures or programs[best.index] is None:
-                break
-            text = programs[best.index] or ""
-            fixed = context.unit_named(PATH, text, name)
-            if fixed is None:
+            best = pool.selection().chosen
+            text = pool.answers[best.index] if best is not None else None
+            fixed = context.unit_named(PATH, text, name) if text else None
+            if best is None or not best.failures or fixed is None:
                 break
             failure = "AssertionError:\n" + "\n".join(best.failures[:3])
             repair = coder.Brief(task=task, units=(fixed,), files=(), failure=failure)
-            program = self.write("debugger", repair, {PATH: text}, 0.0)
             row.repairs += 1
-            programs.append(program)
-            verdicts.append(self.verdict(len(verdicts), program, examples, tests))
-        selection = sampling.select(verdicts)
-        row.candidates, row.chosen, row.agreement = (
-            len(programs),
-            selection.index,
-            selection.agreement,
-        )
-        final = programs[selection.index] if selection.index >= 0 else greedy
+            pool.add(self.write("debugger", repair, {PATH: text or ""}, 0.0), judge)
+        selection = pool.selection()
+        row.candidates, row.chosen = len(pool.answers), selection.index
+        row.agreement = selection.agreement
+        final = pool.chosen() or greedy
         row.loop = row.single if final is greedy else self.hidden(final, problem)
         row.loop_tokens, row.loop_s = self.tokens() - tokens0, time.monotonic() - started
         return row

@@ -66,11 +66,22 @@ class IndexSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SamplingSettings:
+    """Several answers for one function, kept by running them (agents/sampling.py): small
+    models rarely fix their own mistakes, but one of a few samples is often right."""
+
+    samples: int = 5  # most answers per function, the greedy one included; 1 turns it off
+    agree: int = 3  # stop early once this many answers behave alike and pass the examples
+    temperature: float = 0.8
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     models: ModelSettings = field(default_factory=ModelSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
     max_iterations: int = 4
     # Independent plan steps (different groups, different files) coded at the same time.
     max_parallel_steps: int = 2

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenpatch import patch
-from greenpatch.agents import coder, focus, plan_steps, roles, tools
+from greenpatch.agents import best_of, coder, focus, plan_steps, roles, tools
 from greenpatch.agents.gateway import Gateway
 from greenpatch.agents.journal import Journal
 from greenpatch.agents.snapshot import Position
@@ -100,16 +100,13 @@ def run_task(run: Run) -> RunResult:
     except Exception as exc:  # a bug: keep the traceback in the log, one line for the user
         log.exception("run %s crashed", run.run_id)
         result = RunResult(run.run_id, "error", f"internal error: {type(exc).__name__}: {exc}")
-    result = RunResult(
-        result.run_id,
-        result.status,
-        result.message,
-        result.proposal,
-        result.iterations or (result.proposal.iterations if result.proposal else 0),
-        run.gateway.cost_usd,
-        round(time.monotonic() - started, 2),
-        tuple(run.gateway.records),
-        run.failing_before,
+    result = dataclasses.replace(
+        result,
+        iterations=result.iterations or (result.proposal.iterations if result.proposal else 0),
+        cost_usd=run.gateway.cost_usd,
+        duration_s=round(time.monotonic() - started, 2),
+        calls=tuple(run.gateway.records),
+        failing_before=run.failing_before,
     )
     kind = {"green": "proposal", "cancelled": "cancelled", "paused": "paused"}
     run.emit(kind.get(result.status, "failed"), result.message, phase="done")
@@ -180,6 +177,7 @@ STATES = {
     "plan": "PLAN",
     "tester": "CODE",
     "coder": "CODE",
+    "sampling": "CODE",
     "debugger": "DEBUG",
     "verify": "TEST",
     "review": "REVIEW",
@@ -314,8 +312,10 @@ class Machine:
             if steps:
                 self._code_steps(steps, iteration)
             else:
-                toolbox = self.tools if role == "debugger" else None
-                changes, _ = coder.ask(self.gateway, role, self._brief(), self.copy.read, toolbox)
+                toolbox, brief = self.tools if role == "debugger" else None, self._brief()
+                changes, _ = coder.ask(self.gateway, role, brief, self.copy.read, toolbox)
+                if role == "coder":  # several answers for one function, when that helps
+                    changes = best_of.choose(self, brief, changes, iteration)
                 self.copy.apply(changes)
         except FormatError as exc:
             self.run.emit("iteration", str(exc), phase=role, iteration=iteration)

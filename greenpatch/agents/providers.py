@@ -85,7 +85,8 @@ class ScriptedReplies:
     entry with `"role": R` is only for role R, one with `"match": TEXT` only for a call whose
     messages contain TEXT (how calls made at the same time get their own replies). A call
     takes the first unused entry it may take; a role with no entry left gets an error, as
-    from a model that is down.
+    from a model that is down. Temperature is not looked at: the coder's samples (see
+    `best_of`) take the next entries in turn, so a script lists them in the order asked.
     """
 
     EDIT_ROLES = ("coder", "debugger", "")

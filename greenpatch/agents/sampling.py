@@ -4,20 +4,27 @@ Small models rarely fix their own mistakes from feedback, but among a few sample
 is often right. This module finds the visible tests a function already carries (its
 docstring's examples), runs every candidate on the same inputs in the sandbox, and keeps the
 one that passes the most examples and agrees with the most other candidates on the inputs the
-tester wrote (dual execution agreement, as in CodeT). Nothing here calls a model.
+tester wrote (dual execution agreement, as in CodeT). `draw` is the one sampling loop the
+loop's sampling step (`best_of`) and benchmarks/humaneval_loop.py share; the answers come
+from a callback, so nothing here calls a model itself.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
+from greenpatch.errors import ModelError
 from greenpatch.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
 
 HARNESS = "greenpatch_probe.py"
 SOLUTION = "greenpatch_solution.py"
@@ -231,9 +238,15 @@ def _key(value):
     return repr(value)
 
 cases = json.load(open(sys.argv[1]))
-ns = {"__name__": "greenpatch_solution"}
+target = sys.argv[2]
 try:
-    exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), ns)
+    if target.startswith("module:"):  # a project's module, imported as its tests would
+        import importlib, os
+        sys.path[:0] = [p for p in (os.getcwd(), "src") if os.path.isdir(p)]
+        ns = vars(importlib.import_module(target[len("module:"):]))
+    else:
+        ns = {"__name__": "greenpatch_solution"}
+        exec(compile(open(target).read(), target, "exec"), ns)
 except BaseException as exc:
     print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
     sys.exit(0)
@@ -265,14 +278,33 @@ def run_candidates(
     timeout: float = 30.0,
 ) -> list[Verdict]:
     """Run every program on the examples' and tests' calls, each in its own sandbox process."""
+    return [
+        probe(sandbox, workdir, {SOLUTION: program}, SOLUTION, examples, tests, index=index,
+              python=python, timeout=timeout)
+        for index, program in enumerate(programs)
+    ]  # fmt: skip
+
+
+def probe(
+    sandbox: Sandbox,
+    workdir: Path,
+    overlay: Mapping[str, str | None],
+    target: str,
+    examples: Sequence[Example],
+    tests: Sequence[Example] = (),
+    *,
+    index: int = 0,
+    python: str = "python3",
+    timeout: float = 30.0,
+) -> Verdict:
+    """One candidate on the examples' and tests' calls, in the sandbox on `workdir` with
+    `overlay`: `target` is a file of the overlay to run, or `module:NAME`, a module of the
+    workspace to import (a project's function, with its package around it)."""
     cases = [[e.call, e.expected] for e in [*examples, *tests]]
-    verdicts = []
-    for index, program in enumerate(programs):
-        overlay = {HARNESS: _PROBE, "cases.json": json.dumps(cases), SOLUTION: program}
-        argv = [python, HARNESS, "cases.json", SOLUTION, str(CALL_TIMEOUT_S)]
-        result = sandbox.run(workdir, argv, overlay=overlay, timeout=timeout)
-        verdicts.append(_verdict(index, result.stdout, result.killed_reason, examples, tests))
-    return verdicts
+    files = {**overlay, HARNESS: _PROBE, "greenpatch_cases.json": json.dumps(cases)}
+    argv = [python, HARNESS, "greenpatch_cases.json", target, str(CALL_TIMEOUT_S)]
+    result = sandbox.run(workdir, argv, overlay=files, timeout=timeout)
+    return _verdict(index, result.stdout, result.killed_reason, examples, tests)
 
 
 def _verdict(
@@ -318,3 +350,58 @@ def select(verdicts: Sequence[Verdict]) -> Selection:
 
     best = max(running, key=score)
     return Selection(best.index, tuple(verdicts), groups[best.outputs])
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Pool(Generic[T]):
+    """The answers drawn so far, in order (None: a reply with no usable code), each with
+    its verdict."""
+
+    answers: list[T | None] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    def add(self, answer: T | None, judge: Callable[[int, T], Verdict]) -> None:
+        index = len(self.answers)
+        verdict = Verdict(index, error="no usable code") if answer is None else judge(index, answer)
+        self.answers.append(answer)
+        self.verdicts.append(verdict)
+
+    def selection(self) -> Selection:
+        return select(self.verdicts)
+
+    def chosen(self) -> T | None:
+        """The answer `select` keeps; None when no answer runs."""
+        index = self.selection().index
+        return self.answers[index] if index >= 0 else None
+
+
+def draw(
+    pool: Pool[T],
+    write: Callable[[], T | None],
+    judge: Callable[[int, T], Verdict],
+    *,
+    samples: int,
+    agree: int,
+    progress: Callable[[int, int], None] = lambda number, total: None,
+) -> Pool[T]:
+    """Ask `write` for more answers, judging each, until `agree` answers behave alike and
+    the best of them passes every trusted check, or the pool holds `samples` answers. The
+    pool comes with the first (greedy) answer judged. `write` returns None for an unusable
+    reply; a model that fails (ModelError) ends the drawing with what is in, while budget and
+    cancellation errors propagate. `progress` hears (number, samples) before each answer."""
+    while len(pool.answers) < samples:
+        chosen = pool.selection()
+        best = chosen.chosen
+        if best is not None and not best.failures and chosen.agreement >= agree:
+            break
+        progress(len(pool.answers) + 1, samples)
+        try:
+            answer = write()
+        except ModelError as exc:  # no more answers to be had; the ones in still count
+            log.warning("sampling stopped after %d answers: %s", len(pool.answers), exc)
+            break
+        pool.add(answer, judge)
+    return pool

@@ -8,6 +8,7 @@ from greenpatch.sandbox.python import detect_python
 from greenpatch.sandbox.report import TestCase, TestReport
 from greenpatch.sandbox.result import CommandResult
 from greenpatch.sandbox.runner import run_pytest
+from greenpatch.sandbox.selection import related_tests
 
 __all__ = [
     "BACKENDS",
@@ -21,5 +22,6 @@ __all__ = [
     "diagnose",
     "from_settings",
     "get_sandbox",
+    "related_tests",
     "run_pytest",
 ]

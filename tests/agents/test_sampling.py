@@ -10,6 +10,7 @@ import pytest
 
 from greenpatch.agents import sampling
 from greenpatch.agents.sampling import Example, Verdict
+from greenpatch.errors import BudgetExceeded, ModelError
 from greenpatch.sandbox import get_sandbox
 
 DOCTEST = '''
@@ -145,3 +146,47 @@ def test_candidates_run_in_the_sandbox_and_are_judged(sandbox, tmp_path: Path) -
     assert broken.error.startswith("SyntaxError")
     assert exits.error.startswith("SystemExit")
     assert sampling.select([right, wrong, loops, broken, exits]).index == 0
+
+
+def test_draw_samples_until_enough_answers_agree_and_pass() -> None:
+    def judge(index: int, answer: str) -> Verdict:
+        right = answer == "right"
+        failures = [] if right else ["assert f(1) == 2  # got 0"]
+        return Verdict(index, (answer,), examples_passed=int(right), failures=failures)
+
+    replies = iter([None, "right", "right", "wrong"])
+    heard: list[tuple[int, int]] = []
+    pool: sampling.Pool[str] = sampling.Pool()
+    pool.add("wrong", judge)
+    sampling.draw(
+        pool,
+        lambda: next(replies),
+        judge,
+        samples=5,
+        agree=2,
+        progress=lambda n, total: heard.append((n, total)),
+    )
+    assert pool.answers == ["wrong", None, "right", "right"]  # the fourth reply never asked
+    assert pool.verdicts[1].error == "no usable code"
+    assert heard == [(2, 5), (3, 5), (4, 5)]
+    assert (pool.selection().index, pool.selection().agreement) == (2, 2)
+    assert pool.chosen() == "right"
+
+
+def test_draw_keeps_what_it_has_when_the_model_fails() -> None:
+    def judge(index: int, answer: str) -> Verdict:
+        return Verdict(index, (answer,), failures=["assert f(1) == 2"])
+
+    def down() -> str:
+        raise ModelError("scripted/x: no reply left")
+
+    pool: sampling.Pool[str] = sampling.Pool()
+    pool.add("first", judge)
+    sampling.draw(pool, down, judge, samples=5, agree=2)
+    assert pool.answers == ["first"] and pool.chosen() == "first"
+    with pytest.raises(BudgetExceeded):  # the budget still stops the run
+        sampling.draw(pool, _spent, judge, samples=5, agree=2)
+
+
+def _spent() -> str:
+    raise BudgetExceeded("budget spent")

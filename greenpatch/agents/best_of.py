@@ -1,0 +1,234 @@
+"""The loop's sampling step: several answers for one function, the one the tests pick kept.
+
+Measured on HumanEval with the embedded 0.5B model: one greedy answer passed 40.9%, sampling
+and selecting by the visible tests 68.2%; feedback from the debugger barely helps models that
+small. So when a request targets one function (`focus.target_unit`), the coder's first answer
+rewrote it, and either the request is "implement" or that answer fails the visible tests,
+the coder is asked for more answers at `sampling.temperature` (at most `sampling.samples` in
+all), each is run in the sandbox on the visible tests, and `sampling.select` keeps one. The
+loop then goes on with it as with any coder answer: TEST, DEBUG while red, REVIEW.
+
+The visible tests: the function's docstring examples (trusted, as the user wrote them), the
+project's existing test files that touch it (trusted), and the tester's new tests (their
+values untrusted: they count towards the answers' agreement, as in CodeT). Every extra
+answer is a coder call through the run's gateway, so the budget, the transcript and
+cancellation see it; each sample is announced as a phase ("sampling 2/5"), which also checks
+cancellation and the time limit.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import logging
+import re
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from greenpatch import patch
+from greenpatch.agents import coder, focus, roles, sampling
+from greenpatch.agents.context import CodeUnit, is_test_file, unit_named
+from greenpatch.agents.workcopy import WorkingCopy
+from greenpatch.errors import FormatError
+from greenpatch.sandbox import TestReport, related_tests, run_pytest
+
+if TYPE_CHECKING:  # the loop imports this module; only the type is needed here
+    from greenpatch.agents.loop import Machine
+
+log = logging.getLogger(__name__)
+
+Changes = tuple[patch.FileChange, ...]
+
+
+@dataclass(frozen=True)
+class Checks:
+    """The visible tests of one function, ready to run on every answer."""
+
+    unit: CodeUnit
+    module: str | None  # the module the probe imports; None for a method (no probe)
+    examples: tuple[sampling.Example, ...] = ()  # the docstring's: trusted
+    inputs: tuple[sampling.Example, ...] = ()  # the tester's assertions: values untrusted
+    tester_files: tuple[str, ...] = ()
+    project_files: tuple[str, ...] = ()  # existing test files that touch the function
+
+    @property
+    def probed(self) -> bool:
+        return self.module is not None and bool(self.examples or self.inputs)
+
+    @property
+    def any(self) -> bool:
+        return self.probed or bool(self.tester_files or self.project_files)
+
+    def describe(self) -> str:
+        parts = [
+            f"{len(self.examples)} docstring example(s)" if self.examples else "",
+            f"tests in {', '.join(self.project_files)}" if self.project_files else "",
+            f"the tester's {', '.join(self.tester_files)}" if self.tester_files else "",
+        ]
+        return "; ".join(p for p in parts if p) or "nothing"
+
+
+def target_function(machine: Machine) -> CodeUnit | None:
+    """The one function the request points at, if it points at a function."""
+    unit = focus.target_unit(machine.run.request, machine.copy)
+    if unit is None:
+        return None
+    try:
+        node = ast.parse(textwrap.dedent(unit.source)).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    return unit if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+
+
+def rewrites(unit: CodeUnit, copy: WorkingCopy, changes: Changes) -> bool:
+    """Whether `changes` give the function a new body (an answer that left it alone, e.g.
+    a new test file, is no candidate for it)."""
+    new = next((c.new_text for c in changes if c.path == unit.path), None)
+    if new is None:
+        return False
+    rewritten = unit_named(unit.path, new, unit.qualname)
+    return rewritten is not None and rewritten.source != unit.source
+
+
+def visible_checks(machine: Machine, unit: CodeUnit) -> Checks:
+    copy = machine.copy
+    top_level = unit.qualname == unit.name
+    examples = sampling.docstring_examples(textwrap.dedent(unit.source), unit.name)
+    tester = tuple(p for p in machine.pos.tests_written if copy.read(p) is not None)
+    inputs = [e for p in tester for e in sampling.assertion_examples(copy.read(p) or "", unit.name)]
+    mentions = re.compile(rf"\b{re.escape(unit.name)}\b")
+    project = tuple(
+        path
+        for path in related_tests(copy.root, [unit.path])
+        if path not in tester and is_test_file(path) and mentions.search(copy.read(path) or "")
+    )
+    return Checks(
+        unit,
+        roles.module_name(unit.path) if top_level else None,
+        tuple(examples) if top_level else (),
+        tuple(dict.fromkeys(inputs)) if top_level else (),
+        tester,
+        project,
+    )
+
+
+def judge(machine: Machine, checks: Checks) -> Callable[[int, Changes], sampling.Verdict]:
+    """Run one answer (on top of the run's changes so far) on the visible tests."""
+    copy, timeout = machine.copy, machine.settings.sandbox.timeout_s
+
+    def verdict(index: int, changes: Changes) -> sampling.Verdict:
+        branch = WorkingCopy(copy.root, copy.buffers, dict(copy.edits), dict(copy.originals))
+        branch.apply(changes)
+        overlay = branch.overlay()
+        result = sampling.Verdict(index)
+        if checks.probed:
+            result = sampling.probe(
+                machine.sandbox,
+                copy.root,
+                overlay,
+                f"module:{checks.module}",
+                checks.examples,
+                checks.inputs,
+                index=index,
+                python=machine.python,
+                timeout=timeout,
+            )
+            if result.error:
+                return result
+        files = checks.tester_files + checks.project_files
+        if not files:
+            return result
+        report = run_pytest(
+            machine.sandbox,
+            copy.root,
+            overlay=overlay,
+            tests=files,
+            timeout=timeout,
+            python=machine.python,
+        )
+        return with_report(result, report, checks)
+
+    return verdict
+
+
+def with_report(verdict: sampling.Verdict, report: TestReport, checks: Checks) -> sampling.Verdict:
+    """The verdict with a pytest run's outcomes: each test's outcome is part of how the answer
+    behaves; the project's tests passed count as trusted checks, the tester's as tests."""
+    cases = sorted(report.cases, key=lambda c: c.nodeid)
+
+    def passed(files: Sequence[str]) -> int:
+        return sum(c.outcome == "passed" for c in cases if c.nodeid.split("::")[0] in files)
+
+    failures = [
+        f"{c.nodeid}: {c.message or c.outcome}"[:300]
+        for c in cases
+        if c.outcome in ("failed", "error") and c.nodeid.split("::")[0] in checks.project_files
+    ]
+    if not cases and report.status != "passed":  # a run that says nothing counts against
+        failures.append(report.summary())
+    return dataclasses.replace(
+        verdict,
+        outputs=verdict.outputs + tuple(f"{c.nodeid} {c.outcome}" for c in cases),
+        examples_passed=verdict.examples_passed + passed(checks.project_files),
+        tests_passed=verdict.tests_passed + passed(checks.tester_files),
+        failures=[*verdict.failures, *failures],
+    )
+
+
+def choose(machine: Machine, brief: coder.Brief, first: Changes, iteration: int) -> Changes:
+    """The coder's first answer, or a better one among several when sampling applies."""
+    settings = machine.settings.sampling
+    unit = target_function(machine)
+    if settings.samples <= 1 or unit is None or not rewrites(unit, machine.copy, first):
+        return first
+    checks = visible_checks(machine, unit)
+    if not checks.any:
+        log.info("no visible tests for %s: keeping the coder's answer", unit.qualname)
+        return first
+    judged = judge(machine, checks)
+    pool: sampling.Pool[Changes] = sampling.Pool()
+    pool.add(first, judged)
+    passes = pool.verdicts[0].runs and not pool.verdicts[0].failures
+    if passes and machine.run.request.kind != "implement":
+        return first  # it passes what the tests show: nothing to choose between
+
+    def write() -> Changes | None:
+        try:
+            changes, _ = coder.ask(
+                machine.gateway,
+                "coder",
+                brief,
+                machine.copy.read,
+                temperature=settings.temperature,
+            )
+        except FormatError as exc:
+            log.info("a sample gave no usable edit: %s", exc)
+            return None
+        return changes
+
+    def progress(number: int, total: int) -> None:
+        machine.state("sampling", f"sampling {number}/{total} for {unit.qualname}", iteration)
+
+    sampling.draw(
+        pool, write, judged, samples=settings.samples, agree=settings.agree, progress=progress
+    )
+    return _kept(machine, pool, checks, iteration) or first
+
+
+def _kept(
+    machine: Machine, pool: sampling.Pool[Changes], checks: Checks, iteration: int
+) -> Changes | None:
+    selection = pool.selection()
+    chosen = selection.chosen
+    if chosen is None:
+        message = f"none of {len(pool.answers)} answers ran; going on with the first"
+    else:
+        message = (
+            f"kept answer {chosen.index + 1} of {len(pool.answers)} "
+            f"({chosen.examples_passed} trusted check(s) passed, {selection.agreement} alike; "
+            f"judged by {checks.describe()})"
+        )
+    machine.run.emit("iteration", message, phase="sampling", iteration=iteration)
+    return pool.chosen()
