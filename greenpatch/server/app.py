@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RUN_EVENT = "greenpatch/runEvent"
+SHUTDOWN_GRACE_S = 5.0  # how long `shutdown` lets cancelled runs record that they stopped
 
 
 @dataclass
@@ -121,6 +122,18 @@ class GreenpatchServer(LanguageServer):
         for state in running:
             state.run.cancel.set()
         return [state.run.run_id for state in running]
+
+    async def wind_down(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Cancel every run, give them `grace_s` to record it (a run cut off instead is
+        closed as interrupted by the next server), and stop the index process."""
+        tasks = [state.task for state in self.session.running() if state.task is not None]
+        self.cancel_all()
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace_s)
+            if late:
+                log.warning("%d run(s) still stopping at shutdown", len(late))
+        if self.live_index is not None:
+            await asyncio.to_thread(self.live_index.stop)
 
     # -- talking to the user -------------------------------------------------------------
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -62,6 +63,10 @@ def register(server: GreenpatchServer) -> None:
             live.starting = ls.session.settings.index.enabled
             if live.starting:
                 ls.background(live.start())
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: GreenpatchServer, *args: Any) -> None:
+        await ls.wind_down()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def changed_configuration(

@@ -162,11 +162,6 @@ def register(server: GreenpatchServer) -> None:
     def did_close(ls: GreenpatchServer, params: types.DidCloseTextDocumentParams) -> None:
         live.buffer_changed(params.text_document.uri, None)
 
-    @server.feature(types.SHUTDOWN)
-    def shutdown(ls: GreenpatchServer, *args: Any) -> None:
-        ls.cancel_all()
-        live.stop()
-
     @server.command("greenpatch.reindex")
     @guarded
     async def reindex(ls: GreenpatchServer, *args: Any) -> Any:

@@ -158,6 +158,16 @@ async def start_and_wait(client: LanguageClient, command: str, arguments: Any = 
     return str(started["runId"])
 
 
+async def wait_indexed(client: LanguageClient, timeout: float = 240) -> None:
+    """Until the server's first index is built: it runs at a low priority in its own
+    process, so on a busy machine it may still be going when a short run ends."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (await execute(client, "greenpatch.status"))["state"] == "indexing":
+        assert loop.time() < deadline, "the index was not built in time"
+        await asyncio.sleep(0.1)
+
+
 def suite_passes(shop: Path) -> bool:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],

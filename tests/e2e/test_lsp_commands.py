@@ -11,7 +11,16 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.lsp_client import client, execute, open_doc, run_fix, start_and_wait, suite_passes
+from greenpatch.agents.store import RunStore
+from tests.e2e.lsp_client import (
+    client,
+    execute,
+    open_doc,
+    run_fix,
+    start_and_wait,
+    suite_passes,
+    wait_indexed,
+)
 
 __all__ = ["client"]
 
@@ -21,6 +30,7 @@ async def test_fix_failing_tests_accept_then_undo(client: LanguageClient) -> Non
     shop: Path = client.shop  # type: ignore[attr-defined]
     source = shop / "shop" / "pricing.py"
     original = source.read_text()
+    await wait_indexed(client)  # "idle" below means no run and no indexing
     run_id = await start_and_wait(client, "greenpatch.fixFailingTests")
     status = await execute(client, "greenpatch.status")
     assert (status["state"], status["runId"]) == ("review", run_id)
@@ -67,8 +77,8 @@ async def test_review_document_codelens_and_diagnostics(client: LanguageClient) 
     assert await titles() == []
 
 
-@pytest.mark.asyncio
-async def test_cancel_stops_a_slow_run_quickly(client: LanguageClient, tmp_path: Path) -> None:
+async def start_slow_run(client: LanguageClient, tmp_path: Path) -> str:
+    """A run whose coder waits a minute for its model; returns once it waits."""
     script = tmp_path / "slow.json"
     script.write_text(json.dumps({"replies": [{"sleep": 60, "reply": "too late"}]}))
     started = await execute(
@@ -76,13 +86,20 @@ async def test_cancel_stops_a_slow_run_quickly(client: LanguageClient, tmp_path:
         "greenpatch.runTask",
         {"task": "Fix the failing tests", "kind": "fix", "model": f"scripted/{script}"},
     )
-    for _ in range(600):  # wait until the coder is waiting on the model
+    for _ in range(600):
         if any(e["phase"] == "coder" for e in client.events):  # type: ignore[attr-defined]
             break
         await asyncio.sleep(0.1)
+    return str(started["runId"])
+
+
+@pytest.mark.asyncio
+async def test_cancel_stops_a_slow_run_quickly(client: LanguageClient, tmp_path: Path) -> None:
+    await wait_indexed(client)
+    run_id = await start_slow_run(client, tmp_path)
     loop = asyncio.get_running_loop()
     asked = loop.time()
-    assert (await execute(client, "greenpatch.cancelRun")) == {"cancelled": [started["runId"]]}
+    assert (await execute(client, "greenpatch.cancelRun")) == {"cancelled": [run_id]}
     await asyncio.wait_for(client.finished.wait(), 30)  # type: ignore[attr-defined]
     assert loop.time() - asked < 30  # long before the model's 60 s reply
     kinds = [e["kind"] for e in client.events]  # type: ignore[attr-defined]
@@ -115,11 +132,38 @@ async def test_bad_arguments_get_clear_errors_and_the_server_lives(client: Langu
 
 @pytest.mark.asyncio
 async def test_reindex_and_status(client: LanguageClient) -> None:
-    for _ in range(1200):  # the initial indexing runs in the background after `initialized`
-        if (await execute(client, "greenpatch.status")) == {"state": "idle", "runs": []}:
-            break
-        await asyncio.sleep(0.1)
+    await wait_indexed(client)  # the initial indexing runs in the background
     assert (await execute(client, "greenpatch.status")) == {"state": "idle", "runs": []}
     assert (await execute(client, "greenpatch.reindex")) == {"started": True}
     index_dir = client.shop / ".greenpatch" / "index"  # type: ignore[attr-defined]
     assert index_dir.is_dir()
+
+
+@pytest.mark.asyncio
+async def test_shutdown_cancels_runs_and_stops_the_index(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    shop: Path = client.shop  # type: ignore[attr-defined]
+    run_id = await start_slow_run(client, tmp_path)
+    server = client._server
+    assert server is not None
+    children = [
+        pid
+        for task in Path(f"/proc/{server.pid}/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    ]
+    index = [
+        int(pid)
+        for pid in children
+        if b"greenpatch.indexer.process" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(index) == 1
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    await asyncio.wait_for(client.shutdown_session(), 30)
+    client.capabilities = None  # the session is over: nothing left for the fixture to end
+    assert loop.time() - asked < 30  # long before the model's 60 s reply
+    assert server.returncode == 0
+    assert not Path(f"/proc/{index[0]}").exists()  # no indexer left behind
+    record = RunStore(shop).get(run_id)
+    assert (record.state, record.status) == ("CANCELLED", "cancelled")

@@ -12,7 +12,7 @@ import pytest
 from pytest_lsp import LanguageClient
 
 from tests.e2e.conftest import SCRIPT
-from tests.e2e.lsp_client import RUN_TIMEOUT, client, execute, suite_passes
+from tests.e2e.lsp_client import RUN_TIMEOUT, client, execute, suite_passes, wait_indexed
 
 __all__ = ["client"]
 
@@ -54,6 +54,7 @@ async def in_phase(client: LanguageClient, run_id: str, phase: str) -> None:
 async def test_limit_cancel_by_id_or_all_status_and_progress_per_run(
     client: LanguageClient, tmp_path: Path
 ) -> None:
+    await wait_indexed(client)  # "idle" at the end means no run and no indexing
     slow = [{"sleep": 60, "reply": "too late"}]
     ids = []
     for name in ("one", "two"):
