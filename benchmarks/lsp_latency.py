@@ -22,6 +22,10 @@ and codeLens; latency is the client-side round trip.
    long, as dense vectors are on by default: see README), with the server's RSS;
 3. agent run: `greenpatch.runTask` on the shop's failing test with a scripted model whose
    replies sleep, so the run stays busy around real bubblewrap test runs.
+
+Memory is the resident size of the server and of its children (the index process), and
+the target applies to their sum with the workspace indexed: moving the index out of the
+server process must not count as saving memory.
 """
 
 from __future__ import annotations
@@ -531,6 +535,23 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def children(pid: int) -> list[int]:
+    """Every descendant of a process (children of any of its threads)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *children(int(child))]
+    return found
+
+
+def memory(pid: int) -> dict[str, float]:
+    """The server's RSS, its index process's (and any other child's), and their sum: the
+    index runs in its own process, and what Greenpatch costs the machine is the total."""
+    server = rss_mb(pid)
+    rest = sum(rss_mb(c) for c in children(pid) if Path(f"/proc/{c}").exists())
+    return {"server": server, "children": round(rest, 1), "total": round(server + rest, 1)}
+
+
 # -- the three conditions ------------------------------------------------------------------
 
 OPEN_DOCS = 40
@@ -595,7 +616,7 @@ async def _idle_and_run(
     index_s = await _wait_for_index(editor)
     await asyncio.sleep(1.0)  # let the opened buffers' debounced updates land
     idle = await editor.sample(docs, n, rng, lambda: True)
-    rss_idle = rss_mb(editor.pid)
+    rss_idle = memory(editor.pid)
     command, arguments = await _fix_action(editor, docs[-1], root)
     started = await editor.execute(command, arguments)
     if not isinstance(started, dict) or "runId" not in started:
@@ -605,7 +626,7 @@ async def _idle_and_run(
     sampled_s = time.monotonic() - run_started
     await asyncio.wait_for(editor.run_finished.wait(), RUN_WAIT_S)
     run_s = time.monotonic() - run_started
-    rss_after = rss_mb(editor.pid)
+    rss_after = memory(editor.pid)
     await editor.stop()
     return {
         "idle": {"samples": by_method(idle), "note": f"index ready {index_s:.0f} s after start"},
@@ -651,9 +672,12 @@ def report(result: dict) -> str:
     table = markdown_table({c: v["samples"] for c, v in result["conditions"].items()})
     lines = [table, ""]
     lines += [f"- {c}: {v['note']}" for c, v in result["conditions"].items()]
-    lines += [f"- server RSS, {k}: {v} MB" for k, v in result["rss_mb"].items()]
+    lines += [
+        f"- RSS, {k}: server {v['server']} MB + index process {v['children']} MB = {v['total']} MB"
+        for k, v in result["rss_mb"].items()
+    ]
     worst = max(s["p99"] for c in result["conditions"].values() for s in c["samples"].values())
-    rss = max(result["rss_mb"].values())
+    rss = result["rss_mb"]["indexed, idle"]["total"]
     lines.append(
         f"- targets: p99 < {TARGET_P99_MS:.0f} ms: {'met' if worst < TARGET_P99_MS else 'MISSED'}"
         f" (worst {worst} ms); RSS < {TARGET_RSS_MB:.0f} MB: "

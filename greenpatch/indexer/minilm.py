@@ -66,6 +66,12 @@ class MiniLM:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         options.log_severity_level = 3
+        # Measured here (RSS after 360 chunks): graph optimisation and the arena allocator
+        # took 633 MB, none of either 270 MB, at the same speed (~15 chunks/s) and the same
+        # vectors (cosine >= 0.9999999): optimising this int8 graph unpacks it in memory,
+        # and the arena keeps the peak of every batch shape for good.
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        options.enable_cpu_mem_arena = False
         self._session: Any = onnxruntime.InferenceSession(
             str(path or model_file()), options, providers=["CPUExecutionProvider"]
         )
@@ -77,7 +83,7 @@ class MiniLM:
         # the session already uses every core it was given.
         self._lock = threading.Lock()
 
-    def embed(self, texts: list[str], *, batch_size: int = 32) -> Matrix:
+    def embed(self, texts: list[str], *, batch_size: int = 16) -> Matrix:
         """Embed texts; rows are unit vectors in the order given."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
