@@ -73,7 +73,8 @@ def _edit_latency(ix: WorkspaceIndex, root: Path, rel: str, n: int) -> float:
     ix.apply_paths([rel])
     found = ix.search(name, top_k=3)
     elapsed = time.perf_counter() - started
-    assert name in [r.symbol for r in found], f"edit not searchable: {found[:1]}"
+    if name not in [r.symbol for r in found]:
+        raise RuntimeError(f"{name} is not in the top 3 after the edit: {found[:1]}")
     return elapsed
 
 
@@ -178,6 +179,15 @@ def run_instance(row: dict[str, Any], git_dir: Path, args: argparse.Namespace) -
     return result
 
 
+def _from_json(line: str) -> dict[str, Any]:
+    """A row as written, with the Acc@k maps' keys back to ints."""
+    row: dict[str, Any] = json.loads(line)
+    for key, value in row.items():
+        if isinstance(value, dict) and set(value) == {str(k) for k in KS}:
+            row[key] = {int(k): hit for k, hit in value.items()}
+    return row
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -234,8 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in rows if r["repo"] in dirs and (not wanted or r["repo"] in wanted)]
     if args.limit:
         rows = rows[: args.limit]
-    results = []
+    done = {}  # a rerun with the same --json continues where an interrupted one stopped
+    if args.json is not None and args.json.exists():
+        for line in args.json.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = _from_json(line)
+                done[row["instance_id"]] = row
+    results = [done[r["instance_id"]] for r in rows if r["instance_id"] in done]
     for i, row in enumerate(rows, 1):
+        if row["instance_id"] in done:
+            continue
         run = run_lexical if args.lexical_only else run_instance
         result = run(row, dirs[row["repo"]], args)
         results.append(result)

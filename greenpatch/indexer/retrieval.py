@@ -46,6 +46,8 @@ _TEST_PATH = re.compile(
 )
 GENERIC_NAME = 20  # a name defined by more chunks than this says little (__init__, run)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")
+_NAMES_ONLY = re.compile(r"\s*[A-Za-z_][\w.]*(\s+[A-Za-z_][\w.]*){0,2}\s*")
+NAMES_ONLY_SYMBOL_WEIGHT = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,15 @@ class Lexical:
     mentioned: list[str]  # files the query names (paths, tracebacks, modules)
     path_of: dict[str, str]
 
+    def symbol_weight(self, weights: Weights) -> float:
+        """A query that is nothing but a few names (`zzprobe_marker_0`, `Session.send`) asks
+        for their definitions, which must then come first: at the prose weight, a chunk
+        ranked fair in both BM25 and dense outscored the exact definition ranked first in
+        BM25 alone. In prose the names are one signal among several."""
+        if self.symbols.keys and _NAMES_ONLY.fullmatch(self.query):
+            return NAMES_ONLY_SYMBOL_WEIGHT
+        return weights.symbol
+
 
 def lexical_signals(catalog: Catalog, query: str) -> Lexical:
     tokens = code_tokens(query)
@@ -171,7 +182,7 @@ def file_ranking(
             lexical.mentioned,
             lexical.paths.keys,
         ],
-        [1.0, 1.0, weights.dense, weights.symbol, weights.mention, weights.path],
+        [1.0, 1.0, weights.dense, lexical.symbol_weight(weights), weights.mention, weights.path],
     )
     return prior(fused, set(lexical.mentioned), weights)
 
@@ -183,7 +194,7 @@ def _chunk_order_scored(lexical: Lexical, dense: Ranked, mode: Mode) -> list[tup
         return [(k, dense.scores[k]) for k in dense.keys]
     return rrf(
         [lexical.chunks.keys, dense.keys, lexical.symbols.keys],
-        [1.0, WEIGHTS.dense, WEIGHTS.symbol],
+        [1.0, WEIGHTS.dense, lexical.symbol_weight(WEIGHTS)],
     )
 
 
