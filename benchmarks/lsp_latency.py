@@ -17,7 +17,7 @@ sample is one request at a random line of a random open document, alternating co
 and codeLens; latency is the client-side round trip.
 
 1. cold indexing: a fresh `.greenpatch` (an index built before waits outside meanwhile),
-   sampled while the server builds its index;
+   sampled while the server builds its index, 100 ms apart from the server's start on;
 2. idle: after the index is complete (the server completes it first; from nothing that takes
    long, as dense vectors are on by default: see README), with the server's RSS;
 3. agent run: `greenpatch.runTask` on the shop's failing test with a scripted model whose
@@ -360,6 +360,9 @@ def markdown_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
 # -- the client ----------------------------------------------------------------------------
 
 GAP_S = 0.01  # between requests, as from an editor whose cursor keeps moving
+# Cold samples are spread over about a minute: the server's start, the index process's
+# start, opening the store, walking the files and the first embedded batches all fall in it.
+COLD_GAP_S = 0.1
 INDEX_TOKEN = "greenpatch-index-"
 
 
@@ -506,7 +509,12 @@ class Editor:
         )
 
     async def sample(
-        self, docs: list[Document], n: int, rng: random.Random, busy: Callable[[], bool]
+        self,
+        docs: list[Document],
+        n: int,
+        rng: random.Random,
+        busy: Callable[[], bool],
+        gap_s: float = GAP_S,
     ) -> dict[str, list[float]]:
         """Up to `n` codeAction and `n` codeLens round trips (ms), alternating, while
         `busy()` holds."""
@@ -523,7 +531,7 @@ class Editor:
             out["codeAction" if i % 2 == 0 else "codeLens"].append(
                 (time.perf_counter() - started) * 1000
             )
-            await asyncio.sleep(GAP_S)
+            await asyncio.sleep(gap_s)
         return out
 
 
@@ -576,7 +584,9 @@ def by_method(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
 async def _cold(editor: Editor, open_paths: list[str], n: int, rng: random.Random) -> dict:
     await editor.start()
     docs = [editor.open(p) for p in open_paths]
-    samples = await editor.sample(docs, n, rng, lambda: not editor.index_done.is_set())
+    samples = await editor.sample(
+        docs, n, rng, lambda: not editor.index_done.is_set(), gap_s=COLD_GAP_S
+    )
     note = f"indexing still running when sampling ended ({editor.index_message or 'starting'})"
     if editor.index_done.is_set():
         note = "indexing finished before all samples were taken"
