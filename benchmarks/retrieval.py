@@ -169,6 +169,8 @@ def run_instance(row: dict[str, Any], git_dir: Path, args: argparse.Namespace) -
                 result[mode] = _hits(ranked, row["gold_files"])
                 result[f"{mode}_query_s"] = time.perf_counter() - started
                 result[f"{mode}_top"] = ranked[:5]
+            if args.dense_weights:
+                result["dense_weight"] = _dense_weights(ix, row, args.dense_weights)
             gold = row["gold_files"][0]
             if (root / gold).exists():
                 result["edit_s"] = _edit_latency(ix, root, gold, 0)
@@ -185,7 +187,26 @@ def _from_json(line: str) -> dict[str, Any]:
     for key, value in row.items():
         if isinstance(value, dict) and set(value) == {str(k) for k in KS}:
             row[key] = {int(k): hit for k, hit in value.items()}
+    for w, hits in row.get("dense_weight", {}).items():
+        row["dense_weight"][w] = {int(k): hit for k, hit in hits.items()}
     return row
+
+
+def _dense_weights(
+    ix: WorkspaceIndex, row: dict[str, Any], weights: list[float]
+) -> dict[str, dict[int, bool]]:
+    """Acc@k of the hybrid file ranking with the dense list at each weight, from one set of
+    signals (the default search fuses it at WEIGHTS.dense)."""
+    store, _, embedder = ix._open()
+    lexical = retrieval.lexical_signals(ix.catalog, row["problem_statement"])
+    dense = retrieval.dense_ranking(ix.catalog, store, embedder, row["problem_statement"])
+    out = {}
+    for w in weights:
+        ranking = retrieval.file_ranking(
+            lexical, dense, "hybrid", replace(retrieval.WEIGHTS, dense=w)
+        )
+        out[str(w)] = _hits([p for p, _ in ranking], row["gold_files"])
+    return out
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -200,6 +221,14 @@ def summarise(results: list[dict[str, Any]], modes: list[str]) -> str:
     for mode in modes:
         accs = [100.0 * sum(r[mode][k] for r in results) / n for k in KS]
         lines.append(f"| {mode} | " + " | ".join(f"{a:.1f}%" for a in accs) + " |")
+    weighted = [r for r in results if "dense_weight" in r]
+    for w in weighted[0]["dense_weight"] if weighted else []:
+        accs = [100.0 * sum(r["dense_weight"][w][k] for r in weighted) / len(weighted) for k in KS]
+        lines.append(
+            f"| hybrid, dense x{w} ({len(weighted)}) | "
+            + " | ".join(f"{a:.1f}%" for a in accs)
+            + " |"
+        )
     index_s = [r["index_s"] for r in results]
     lines.append(f"index seconds: mean {statistics.mean(index_s):.1f}, max {max(index_s):.1f}")
     edits = [r["edit_s"] for r in results if "edit_s" in r]
@@ -233,8 +262,14 @@ def main(argv: list[str] | None = None) -> int:
         "--lexical-only", action="store_true", help="lexical rankings only (no model, fast)"
     )
     p.add_argument("--json", type=Path, default=None, help="append per-instance rows here")
+    p.add_argument(
+        "--dense-weights",
+        default="",
+        help="comma-separated weights of the dense list to score the hybrid with, e.g. 0,0.3,1",
+    )
     args = p.parse_args(argv)
     args.modes = [m for m in args.modes.split(",") if m]
+    args.dense_weights = [float(w) for w in args.dense_weights.split(",") if w]
     if args.lexical_only:
         args.modes = list(LEXICAL_CONFIGS)
     args.cache.mkdir(parents=True, exist_ok=True)
