@@ -136,13 +136,18 @@ class RunProcess:
                 self._start()
             if not self._ready:
                 self._wait_ready()
-            self._send(("go", self.search is not None))
+            self._send_quietly(("go", self.search is not None))  # a dead child: _serve says
             return self._serve()
         except GreenpatchError as exc:  # refused before it began (a resume that cannot)
-            self._end_child()
-            result = RunResult(self.run_id, "error", str(exc))
-            self._closing_events(result)
-            return result
+            message = str(exc)
+        except Exception as exc:  # a bug here must not leave the server waiting for ever
+            log.exception("run %s: driving its process failed", self.run_id)
+            message = f"internal error: {type(exc).__name__}: {exc}"
+        self._end_child(kill=True)
+        self._close_in_store("interrupted", message)  # when the child had begun it
+        result = RunResult(self.run_id, "error", message)
+        self._closing_events(result)
+        return result
 
     def close(self) -> None:
         """End a child that was prepared but will not be driven."""
