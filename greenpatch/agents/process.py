@@ -117,8 +117,8 @@ class RunProcess:
         placeholder = TaskRequest(task="", workspace=workspace)
         handle = cls(placeholder, settings, run_id=run_id)
         handle._resume = (workspace, extra_usd, extra_tokens)
-        handle._start()
         try:
+            handle._start()
             handle._wait_ready()
         except BaseException:
             handle.close()
