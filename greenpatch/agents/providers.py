@@ -103,6 +103,21 @@ class ScriptedReplies:
         return f"scripted/inline:{name}"
 
     @classmethod
+    def used(cls) -> dict[str, set[int]]:
+        """Which entries of which scripts this process has replayed. A server drives each
+        run in a child process and hands this from one child to the next, so a script is
+        replayed once per server session, as when runs shared the server's process."""
+        with cls._lock:
+            return {script: set(used) for script, used in cls._used.items()}
+
+    @classmethod
+    def restore(cls, used: dict[str, set[int]]) -> None:
+        """Continue where `used()` of another process left off."""
+        with cls._lock:
+            for script, indices in used.items():
+                cls._used.setdefault(script, set()).update(indices)
+
+    @classmethod
     def next(cls, script: str, role: str = "", prompt: str = "") -> Any:
         with cls._lock:
             replies = cls._load(script)

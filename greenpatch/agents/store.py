@@ -334,6 +334,19 @@ class RunStore:
             closed.append(self.finish(run.run_id, "interrupted", reason))
         return closed
 
+    def close_orphaned(self, run_id: str, status: str, reason: str) -> RunRecord | None:
+        """Close one run its process left open when it died (what a restart does for all
+        of them, `close_unfinished`, done at once by the process that saw it die); None
+        when the run is unknown, finished, or its owner still lives."""
+        try:
+            run = self.get(run_id)
+        except KeyError:
+            return None
+        if run.finished or (run.owner_pid != os.getpid() and _pid_alive(run.owner_pid)):
+            return None
+        log.warning("run %s lost its process in %s: %s", run_id, run.state, reason)
+        return self.finish(run_id, status, reason)
+
     def save_checkpoint(self, run_id: str, data: str) -> None:
         """Replace the run's checkpoint (its position, as JSON)."""
         with self._db.write() as db:

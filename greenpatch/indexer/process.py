@@ -19,7 +19,6 @@ import contextlib
 import json
 import logging
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from greenpatch import errors
+from greenpatch import childproc, errors
 from greenpatch.errors import GreenpatchError, WorkspaceError
 from greenpatch.indexer.types import IndexStats, SearchResult
 
@@ -49,18 +48,7 @@ class IndexProcess:
         if not root.is_dir():
             raise WorkspaceError(f"workspace {workspace} is not a directory")
         config = {"workspace": str(root), "chroma_url": chroma_url, "embedding": embedding}
-        config.update(_log_config())
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "greenpatch.indexer.process", json.dumps(config)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            close_fds=True,
-        )
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._out = Connection(os.dup(self._proc.stdin.fileno()), readable=False)
-        self._in = Connection(os.dup(self._proc.stdout.fileno()), writable=False)
-        self._proc.stdin.close()
-        self._proc.stdout.close()
+        self._proc, self._out, self._in = childproc.spawn("greenpatch.indexer.process", config)
         self._lock = threading.Lock()
         self._next = 0
         self._pending: dict[int, tuple[Future[Any], Progress | None]] = {}
@@ -201,13 +189,6 @@ def _error(name: str, text: str) -> Exception:
     return GreenpatchError(f"index: {name}: {text}")
 
 
-def _log_config() -> dict[str, Any]:
-    """The child logs where and as much as this process does."""
-    root = logging.getLogger()
-    files = [h.baseFilename for h in root.handlers if isinstance(h, logging.FileHandler)]
-    return {"log_level": root.getEffectiveLevel(), "log_file": files[0] if files else ""}
-
-
 # -- the child -----------------------------------------------------------------------------
 
 
@@ -281,11 +262,8 @@ def _child_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m greenpatch.indexer.process")
     parser.add_argument("config", help="JSON: workspace, chroma_url, embedding, log_level")
     config = json.loads(parser.parse_args(argv).config)
-    # stdout is the pipe: nothing else may write there, so fd 1 now points at stderr.
-    out = Connection(os.dup(1), readable=False)
-    os.dup2(2, 1)
-    source = Connection(os.dup(0), writable=False)
-    _configure_logging(config.get("log_level", logging.WARNING), config.get("log_file", ""))
+    source, out = childproc.child_pipes()
+    childproc.configure_logging(config, "index")
     with contextlib.suppress(OSError):  # an unprivileged child may only lower itself
         os.nice(NICE)
     from greenpatch.indexer.index import WorkspaceIndex
@@ -309,18 +287,6 @@ def _child_main(argv: list[str]) -> int:
     except (EOFError, OSError):  # the server is gone
         index.stop()
         return 0
-
-
-def _configure_logging(level: int, log_file: str) -> None:
-    handler: logging.Handler = (
-        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    )
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [index]: %(message)s")
-    )
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(level)
 
 
 if __name__ == "__main__":

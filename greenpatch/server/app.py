@@ -15,7 +15,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from greenpatch import __version__
-from greenpatch.agents.loop import Run
+from greenpatch.agents.process import RunProcess
 from greenpatch.agents.types import RunEvent, RunResult
 from greenpatch.config import Settings, load_settings
 from greenpatch.errors import GreenpatchError
@@ -33,7 +33,7 @@ SHUTDOWN_GRACE_S = 5.0  # how long `shutdown` lets cancelled runs record that th
 
 @dataclass
 class RunState:
-    run: Run
+    run: RunProcess
     task: asyncio.Task[RunResult] | None = None
     result: RunResult | None = None
     progress_token: str | None = None

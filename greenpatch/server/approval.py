@@ -1,6 +1,6 @@
 """Asking the user before a role changes their environment (`TOOL: install PACKAGE`).
 
-The loop asks from its worker thread (`Run.approve`) and waits there for the answer; the
+The run's process asks (`RunProcess.approve`, in a thread of its own) and waits for the answer; the
 question itself goes out on the event loop as `window/showMessageRequest`, so the server
 keeps serving while the user thinks. Anything but an explicit Allow is a no: Deny, a
 dismissed prompt, a client without the request, a run cancelled meanwhile, or no answer
@@ -16,7 +16,7 @@ from concurrent.futures import CancelledError
 
 from lsprotocol import types
 
-from greenpatch.agents.loop import Run
+from greenpatch.agents.process import RunProcess
 from greenpatch.server.app import GreenpatchServer
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,9 @@ TIMEOUT_S = 120.0
 POLL_S = 0.25  # how soon a cancelled run stops waiting for the answer
 
 
-def asker(ls: GreenpatchServer, run: Run) -> Callable[[str], bool]:
-    """`Run.approve` for a run the server drives: asks the user, blocking only the run's
-    worker thread."""
+def asker(ls: GreenpatchServer, run: RunProcess) -> Callable[[str], bool]:
+    """`RunProcess.approve` for a run the server drives: asks the user, blocking only the
+    thread that waits for the answer."""
 
     def approve(what: str) -> bool:
         loop = ls.loop

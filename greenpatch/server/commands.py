@@ -1,7 +1,8 @@
 """workspace/executeCommand handlers: start, watch and cancel runs; review and apply proposals.
 
-A run executes in a worker thread; its events travel back to the event loop, where they become
-work-done progress, log messages and `greenpatch/runEvent` notifications."""
+A run executes in a child process (`agents.process`: LiteLLM and the loop never load into the
+server), driven from a worker thread; its events travel back to the event loop, where they
+become work-done progress, log messages and `greenpatch/runEvent` notifications."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 from lsprotocol import types
 
 from greenpatch.agents.gateway import Budget
-from greenpatch.agents.loop import Run, run_task
+from greenpatch.agents.process import RunProcess
 from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
 from greenpatch.config import Settings, load_settings, merge
 from greenpatch.errors import GreenpatchError, WorkspaceError
@@ -87,12 +88,12 @@ async def start_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, Any
     """Start a run in the background; returns its id at once."""
     check_capacity(ls)
     request = _request(ls, args)
-    run = Run(request, settings_for(ls, args))
+    run = RunProcess(request, settings_for(ls, args))
     return await launch(ls, run)
 
 
-async def launch(ls: GreenpatchServer, run: Run) -> dict[str, Any]:
-    """Drive a new or resumed run in a worker thread, as every run is driven: its own
+async def launch(ls: GreenpatchServer, run: RunProcess) -> dict[str, Any]:
+    """Drive a new or resumed run in its child process, as every run is driven: its own
     work-done progress, `greenpatch/runEvent` notifications, its install questions put to
     the user, and its review (or the reason there is none) at the end. Call
     `check_capacity` first."""
@@ -111,7 +112,7 @@ async def launch(ls: GreenpatchServer, run: Run) -> dict[str, Any]:
 
 
 async def _drive(ls: GreenpatchServer, state: RunState) -> RunResult:
-    result = await asyncio.to_thread(run_task, state.run)
+    result = await asyncio.to_thread(state.run.drive)
     state.result = result
     try:
         _end_progress(ls, state, result)

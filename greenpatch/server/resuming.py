@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from greenpatch.agents.resume import Spent, resumable, resume, spent
+from greenpatch.agents.process import RunProcess
+from greenpatch.agents.resume import Spent, resumable, spent
 from greenpatch.agents.store import RunRecord
 from greenpatch.errors import GreenpatchError, WorkspaceError
 from greenpatch.server import commands
@@ -47,13 +48,18 @@ async def resume_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, An
             raise GreenpatchError("there is no paused or interrupted run here to resume")
         run_id = records[-1].run_id  # resumable() is oldest first
     settings = commands.settings_for(ls, args)
+    # Its child resumes it (`agents.resume.resume`) and waits for `launch` to start it.
     run = await asyncio.to_thread(
-        resume, run_id, root, settings, extra_usd=extra_usd, extra_tokens=extra_tokens
+        RunProcess.resuming, run_id, root, settings, extra_usd=extra_usd, extra_tokens=extra_tokens
     )
     # Checked again after the awaits: a second resumeRun may have started it meanwhile,
     # and from here to `launch` registering the run nothing else runs on the loop.
-    _refuse_if_running(ls, run_id)
-    commands.check_capacity(ls)
+    try:
+        _refuse_if_running(ls, run_id)
+        commands.check_capacity(ls)
+    except GreenpatchError:
+        await asyncio.to_thread(run.close)
+        raise
     log.info("resuming run %s (+$%s, +%s tokens)", run_id, extra_usd, extra_tokens)
     return await commands.launch(ls, run)
 
@@ -83,8 +89,8 @@ def _amount(args: dict[str, Any], key: str) -> float:
 
 
 async def _settled(ls: GreenpatchServer) -> None:
-    """A run that has just paused stays `running` in the run store until its journal thread
-    has written the end; wait for that, or it is neither listed nor resumable."""
+    """A run that has just paused stays `running` in the run store until its process has
+    written the end; wait for that, or it is neither listed nor resumable."""
     for state in list(ls.session.runs.values()):
         thread = state.run.finishing
         paused = state.result is not None and state.result.status == "paused"
