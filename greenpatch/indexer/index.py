@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 BATCH_CHUNKS = 256  # chunks embedded and written per store call
+# A cold index of a large workspace takes many minutes (embedding-bound): a server stopped
+# meanwhile keeps what was stored up to the last manifest save.
+MANIFEST_EVERY_S = 30.0
 
 
 @dataclass
@@ -208,7 +211,7 @@ class WorkspaceIndex:
         for path in removed:
             self._remove(store, manifest, path)
         batch: list[tuple[FileInfo, str, dict[str, Chunk]]] = []
-        pending = 0
+        pending, saved = 0, time.monotonic()
         for done, info in enumerate(changed, start=len(removed) + 1):
             self._checkpoint()
             data = read_bytes(self.root, info.path, self._max_bytes)
@@ -230,6 +233,9 @@ class WorkspaceIndex:
             if pending >= BATCH_CHUNKS:
                 self._flush(store, manifest, batch)
                 batch, pending = [], 0
+                if time.monotonic() - saved >= MANIFEST_EVERY_S:
+                    manifest.save(self.index_dir / "manifest.json")
+                    saved = time.monotonic()
                 if progress is not None:
                     progress(done, total)
         self._flush(store, manifest, batch)

@@ -50,13 +50,11 @@ class IndexProcess:
         config = {"workspace": str(root), "chroma_url": chroma_url, "embedding": embedding}
         self._proc, self._out, self._in = childproc.spawn("greenpatch.indexer.process", config)
         self._lock = threading.Lock()
-        self._next = 0
-        self._pending: dict[int, tuple[Future[Any], Progress | None]] = {}
+        ready: Future[Any] = Future()  # request 0: the child's first message
+        self._pending: dict[int, tuple[Future[Any], Progress | None]] = {0: (ready, None)}
+        self._next = 1
         self._closed = False
         self._stopping = False
-        ready: Future[Any] = Future()
-        self._pending[0] = (ready, None)
-        self._next = 1
         self._reader = threading.Thread(target=self._read, name="gp-index-pipe", daemon=True)
         self._reader.start()
         try:

@@ -7,8 +7,11 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from greenpatch.errors import Cancelled
 from greenpatch.indexer import WorkspaceIndex
+from greenpatch.indexer import index as index_module
 from greenpatch.indexer.minilm import Matrix
 
 
@@ -111,6 +114,28 @@ def test_restart_is_incremental_via_manifest(shop: Path) -> None:
         assert (stats.changed_files, stats.embedded_chunks, stats.rebuilt) == (1, 1, False)
         assert second.search("charge credit card", top_k=1)[0].path == "shop/payment.py"
         assert second.search("shout upper", top_k=1)[0].symbol == "shout"
+    finally:
+        second.stop()
+
+
+def test_an_interrupted_cold_index_keeps_what_it_stored(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_module, "BATCH_CHUNKS", 1)  # a batch per file
+    monkeypatch.setattr(index_module, "MANIFEST_EVERY_S", 0.0)  # saved after every batch
+
+    def stop_after_two(done: int, total: int) -> None:
+        if done == 2:
+            raise Cancelled("the server stopped")
+
+    first = WorkspaceIndex(shop, embedder=_HashEmbedder())
+    with pytest.raises(Cancelled):
+        first.update(stop_after_two)
+    first.stop()
+    second = WorkspaceIndex(shop, embedder=_HashEmbedder())
+    try:
+        stats = second.update()
+        assert (stats.files, stats.changed_files) == (4, 2)  # the two stored are not redone
     finally:
         second.stop()
 
