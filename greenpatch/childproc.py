@@ -24,7 +24,9 @@ def spawn(
     it and the one to read from it. `config` gets the parent's logging added."""
     config = {**config, **log_config()}
     proc = subprocess.Popen(
-        [sys.executable, "-m", module, json.dumps(config)],
+        # -P: the server's working directory is the user's workspace, and a module there
+        # named like one of ours must not shadow it outside the sandbox.
+        [sys.executable, "-P", "-m", module, json.dumps(config)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         close_fds=True,

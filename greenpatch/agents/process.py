@@ -317,8 +317,8 @@ class RunProcess:
 
     def _follow_finishing(self) -> None:
         """Reap the child once it has written the journal, without holding up the result.
-        Not a daemon: a server that exits waits for it, as it waited for the journal thread
-        when runs were in-process."""
+        A daemon: the child finishes its journal on its own, so a server that exits need
+        not wait for it."""
 
         def reap() -> None:
             assert self._proc is not None
@@ -328,7 +328,9 @@ class RunProcess:
                 log.warning("run %s: its journal took too long; killing it", self.run_id)
             self._end_child()
 
-        self.finishing = threading.Thread(target=reap, name=f"gp-run-end-{self.run_id}")
+        self.finishing = threading.Thread(
+            target=reap, name=f"gp-run-end-{self.run_id}", daemon=True
+        )
         self.finishing.start()
 
     def _end_child(self, *, kill: bool = False) -> None:
@@ -340,7 +342,7 @@ class RunProcess:
         if proc is None:
             return
         if kill and proc.poll() is None:
-            proc.kill()
+            proc.terminate()  # the child kills its sandboxed commands, then exits
         try:
             proc.wait(KILL_AFTER_S)
         except subprocess.TimeoutExpired:

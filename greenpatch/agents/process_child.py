@@ -15,6 +15,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import signal
 import sys
 import threading
 from concurrent.futures import Future
@@ -28,6 +29,7 @@ from greenpatch.agents.process import Job
 from greenpatch.agents.providers import ScriptedReplies
 from greenpatch.agents.types import RunResult
 from greenpatch.errors import GreenpatchError
+from greenpatch.sandbox.execute import kill_all
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,7 @@ class Child:
                     self._go.set()
                 elif kind == "cancel" and self.run is not None:
                     self.run.cancel.set()
+                    kill_all()  # a test run under way ends now, not at its timeout
                 elif kind in ("answer", "fail"):
                     future = self._pending.pop(message[1], None)
                     if future is None:
@@ -125,6 +128,7 @@ class Child:
         except (EOFError, OSError):
             if not self._result_sent:
                 log.warning("the server went away before run %s ended", self.job.run_id)
+                kill_all()
                 logging.shutdown()
                 os._exit(ORPHANED)
 
@@ -164,6 +168,7 @@ def main(argv: list[str]) -> int:
     import json
 
     config = json.loads(argv[0]) if argv else {}
+    signal.signal(signal.SIGTERM, _terminated)
     source, out = childproc.child_pipes()
     childproc.configure_logging(config, f"run {config.get('run_id', '')}".strip())
     try:
@@ -177,6 +182,12 @@ def main(argv: list[str]) -> int:
         return Child(job, source, out).main()
     except (EOFError, OSError):
         return ORPHANED
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """The server ends a run that does not stop: its sandboxed commands go with it."""
+    kill_all()
+    os._exit(128 + signum)
 
 
 if __name__ == "__main__":

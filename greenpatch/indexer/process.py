@@ -49,7 +49,8 @@ class IndexProcess:
             raise WorkspaceError(f"workspace {workspace} is not a directory")
         config = {"workspace": str(root), "chroma_url": chroma_url, "embedding": embedding}
         self._proc, self._out, self._in = childproc.spawn("greenpatch.indexer.process", config)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the table of requests
+        self._send_lock = threading.Lock()
         ready: Future[Any] = Future()  # request 0: the child's first message
         self._pending: dict[int, tuple[Future[Any], Progress | None]] = {0: (ready, None)}
         self._next = 1
@@ -59,9 +60,11 @@ class IndexProcess:
         self._reader.start()
         try:
             ready.result(START_TIMEOUT_S)
-        except Exception:
+        except Exception as exc:
             self.stop()
-            raise
+            if isinstance(exc, GreenpatchError):
+                raise
+            raise WorkspaceError(f"the index process did not start ({exc!r})") from exc
 
     @property
     def pid(self) -> int:
@@ -115,7 +118,8 @@ class IndexProcess:
                 log.info("the index process did not stop in time (%s); killing it", exc)
         with self._lock:
             self._closed = True
-        self._out.close()
+        with self._send_lock:
+            self._out.close()
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
@@ -130,10 +134,14 @@ class IndexProcess:
                 return future
             rid, self._next = self._next, self._next + 1
             self._pending[rid] = (future, progress)
-            try:
+        # Sending (a whole buffer's text, maybe) holds only the send lock: the reader must
+        # never wait behind a writer, or a child blocked on a full pipe would never be read.
+        try:
+            with self._send_lock:
                 self._out.send((rid, method, args))
-            except OSError as exc:
-                del self._pending[rid]
+        except (OSError, ValueError) as exc:  # ValueError: the connection is closed
+            self._pending.pop(rid, None)
+            if not future.done():
                 future.set_exception(WorkspaceError(f"the index process is gone ({exc})"))
         return future
 
@@ -141,7 +149,10 @@ class IndexProcess:
         try:
             while True:
                 message = self._in.recv()
-                self._dispatch(message)
+                try:
+                    self._dispatch(message)
+                except Exception:  # a failing callback must not stop the replies
+                    log.exception("an index reply was not delivered")
         except (EOFError, OSError):
             pass
         finally:
@@ -169,8 +180,7 @@ class IndexProcess:
             if entry is not None and entry[1] is not None:
                 entry[1](message[2], message[3])
             return
-        with self._lock:
-            entry = self._pending.pop(rid, None)
+        entry = self._pending.pop(rid, None)  # atomic; never wait on the writers' lock
         if entry is None:
             return
         future = entry[0]

@@ -47,6 +47,7 @@ _TEST_PATH = re.compile(
 GENERIC_NAME = 20  # a name defined by more chunks than this says little (__init__, run)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")
 _NAMES_ONLY = re.compile(r"\s*[A-Za-z_][\w.]*(\s+[A-Za-z_][\w.]*){0,2}\s*")
+_CODE_NAME = re.compile(r"\w[_.\d]|[a-z][A-Z]")  # snake_case, dotted, digits, camelCase
 NAMES_ONLY_SYMBOL_WEIGHT = 3.0
 
 
@@ -140,7 +141,8 @@ class Lexical:
         for their definitions, which must then come first: at the prose weight, a chunk
         ranked fair in both BM25 and dense outscored the exact definition ranked first in
         BM25 alone. In prose the names are one signal among several."""
-        if self.symbols.keys and _NAMES_ONLY.fullmatch(self.query):
+        query = self.query
+        if self.symbols.keys and _NAMES_ONLY.fullmatch(query) and _CODE_NAME.search(query):
             return NAMES_ONLY_SYMBOL_WEIGHT
         return weights.symbol
 

@@ -9,6 +9,7 @@ import resource
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -118,10 +119,14 @@ def execute(
     except (OSError, subprocess.SubprocessError) as exc:
         cgroups.remove()
         raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
+    with _live_lock:
+        _live_groups.add(proc.pid)
     try:
         out, err, timed_out, overflow = _supervise(proc, limits, timeout, start)
     finally:
         _kill_group(proc.pid)
+        with _live_lock:
+            _live_groups.discard(proc.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
         hits = {c for c in ("pids", "memory") if cgroups.hit(c)}
@@ -144,6 +149,21 @@ def _unenforced(limits: Limits, cgroups: RunCgroups) -> tuple[str, ...]:
             "only the timeout bounds a fork bomb",
         )
     return ()
+
+
+# Process groups of the commands this process is running now: a process about to end (a
+# run's process, cancelled or orphaned) kills them with kill_all(), as their supervisors
+# will not live to.
+_live_groups: set[int] = set()
+_live_lock = threading.Lock()
+
+
+def kill_all() -> None:
+    """Kill every sandboxed command this process has running (their whole groups)."""
+    with _live_lock:
+        groups = list(_live_groups)
+    for pgid in groups:
+        _kill_group(pgid)
 
 
 def _spawn(

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RUN_EVENT = "greenpatch/runEvent"
-SHUTDOWN_GRACE_S = 5.0  # how long `shutdown` lets cancelled runs record that they stopped
+# How long `shutdown` lets cancelled runs record that they stopped: longer than a run's
+# process gets to stop before it is killed (agents.process.KILL_AFTER_S).
+SHUTDOWN_GRACE_S = 8.0
 
 
 @dataclass
@@ -159,7 +161,7 @@ class GreenpatchServer(LanguageServer):
         """Run `fn` on the server's event loop (protocol writes are not thread-safe)."""
         if self.loop is None:
             fn()
-        else:
+        elif not self.loop.is_closed():  # closed: the server is gone, nobody to tell
             self.loop.call_soon_threadsafe(fn)
 
     def background(self, work: Awaitable[Any]) -> None:

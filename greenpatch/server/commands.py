@@ -112,7 +112,11 @@ async def launch(ls: GreenpatchServer, run: RunProcess) -> dict[str, Any]:
 
 
 async def _drive(ls: GreenpatchServer, state: RunState) -> RunResult:
-    result = await asyncio.to_thread(state.run.drive)
+    try:
+        result = await asyncio.to_thread(state.run.drive)
+    except asyncio.CancelledError:  # the server is going away (the editor died): stop the run
+        state.run.cancel.set()
+        raise
     state.result = result
     try:
         _end_progress(ls, state, result)

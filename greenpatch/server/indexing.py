@@ -48,7 +48,7 @@ class LiveIndex:
                 chroma_url=settings.index.chroma_url,
                 embedding=settings.models.embedding,
             )
-        except GreenpatchError as exc:
+        except (GreenpatchError, OSError) as exc:
             self.ls.tell(f"Greenpatch: no index ({exc})", types.MessageType.Warning)
             self.starting = False
             return
@@ -60,6 +60,7 @@ class LiveIndex:
     async def reindex(self) -> dict[str, Any]:
         if self.index is not None and not self.index.alive:
             log.warning("the index process had stopped; starting a new one")
+            await asyncio.to_thread(self.index.stop)  # reaps it and closes its pipe
             self.index = None
         if self.index is None:
             await self.start()

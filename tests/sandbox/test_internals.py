@@ -7,14 +7,17 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from greenpatch.errors import SandboxError
 from greenpatch.sandbox import Limits
+from greenpatch.sandbox import execute as execute_module
 from greenpatch.sandbox.cgroups import RunCgroups
-from greenpatch.sandbox.execute import effective_rlimits, execute, user_tasks
+from greenpatch.sandbox.execute import effective_rlimits, execute, kill_all, user_tasks
 from greenpatch.sandbox.mounts import SCRATCH_PREFIX, detach_stale, host_mount
 from greenpatch.sandbox.python import interpreter_mounts
 from greenpatch.sandbox.view import create_view, strategy_works, sweep_stale
@@ -118,3 +121,23 @@ def test_unenforceable_limits_are_reported(monkeypatch: pytest.MonkeyPatch):
     outcome = execute(["true"], env={}, cwd="/", limits=Limits(), timeout=10)
     assert any("process limit not enforced" in w for w in outcome.warnings)
     assert resource.getrlimit(resource.RLIMIT_NPROC)  # the parent's own limits are untouched
+
+
+def test_kill_all_ends_running_commands_at_once():
+    # What a run's process does when it is cancelled or its server is gone.
+    outcomes = []
+    worker = threading.Thread(
+        target=lambda: outcomes.append(
+            execute(["sleep", "60"], env={}, cwd="/", limits=Limits(), timeout=120)
+        )
+    )
+    started = time.monotonic()
+    worker.start()
+    while not execute_module._live_groups:
+        assert time.monotonic() - started < 30, "the command never started"
+        time.sleep(0.01)
+    kill_all()
+    worker.join(30)
+    assert outcomes and outcomes[0].exit_code != 0
+    assert time.monotonic() - started < 30  # long before the command's 60 s
+    assert not execute_module._live_groups
