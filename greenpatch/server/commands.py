@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 from typing import Any
 
@@ -106,7 +107,12 @@ async def launch(ls: GreenpatchServer, run: RunProcess) -> dict[str, Any]:
     ls.session.runs.pop(run.run_id, None)
     ls.session.runs[run.run_id] = state
     ls.session.latest_run = run.run_id
-    await _begin_progress(ls, state)
+    try:
+        await _begin_progress(ls, state)
+    except BaseException:  # the request was cancelled: no run may be left half-started
+        ls.session.runs.pop(run.run_id, None)
+        threading.Thread(target=run.close, name="gp-run-close", daemon=True).start()
+        raise
     state.task = asyncio.create_task(_drive(ls, state))
     return {"runId": run.run_id}
 
