@@ -9,6 +9,7 @@ document touches only its own tokens.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 
 import numpy as np
@@ -16,6 +17,43 @@ import numpy.typing as npt
 
 K1 = 1.2
 B = 0.75
+
+
+class _Posting:
+    """One term's documents (slots) and term frequencies, as packed machine numbers: a dict
+    of Python ints cost about 100 bytes a (term, document) pair, which made the catalog of a
+    35,000-chunk workspace 413 MB."""
+
+    __slots__ = ("cached", "slots", "tfs")
+
+    def __init__(self) -> None:
+        self.slots = array("i")
+        self.tfs = array("f")
+        self.cached: tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None = None
+
+    def add(self, slot: int, tf: int) -> None:
+        self.slots.append(slot)
+        self.tfs.append(tf)
+        self.cached = None
+
+    def remove(self, slot: int) -> None:
+        """Swap the last pair into its place (order does not matter)."""
+        found = np.flatnonzero(np.frombuffer(self.slots, dtype=np.int32) == slot)
+        if not len(found):
+            return
+        at, last = int(found[0]), len(self.slots) - 1
+        self.slots[at], self.tfs[at] = self.slots[last], self.tfs[last]
+        self.slots.pop()
+        self.tfs.pop()
+        self.cached = None
+
+    def arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        if self.cached is None:
+            self.cached = (
+                np.array(self.slots, dtype=np.int64),
+                np.array(self.tfs, dtype=np.float32),
+            )
+        return self.cached
 
 
 class BM25:
@@ -27,9 +65,9 @@ class BM25:
         self._free: list[int] = []
         self._lengths = np.zeros(1024, dtype=np.float32)
         self._total_length = 0.0
-        self._postings: dict[str, dict[int, int]] = {}
-        self._doc_terms: dict[int, tuple[str, ...]] = {}
-        self._arrays: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = {}
+        self._term_ids: dict[str, int] = {}  # one str object per term, however many documents
+        self._postings: list[_Posting] = []  # by term id
+        self._doc_terms: dict[int, array[int]] = {}  # slot -> its term ids
 
     def __len__(self) -> int:
         return len(self._slot)
@@ -48,11 +86,15 @@ class BM25:
         else:
             self._keys[slot] = key
         self._slot[key] = slot
-        counts = Counter(tokens)
-        for term, tf in counts.items():
-            self._postings.setdefault(term, {})[slot] = tf
-            self._arrays.pop(term, None)
-        self._doc_terms[slot] = tuple(counts)
+        terms = array("i")
+        for term, tf in Counter(tokens).items():
+            tid = self._term_ids.get(term)
+            if tid is None:
+                tid = self._term_ids[term] = len(self._postings)
+                self._postings.append(_Posting())
+            self._postings[tid].add(slot, tf)
+            terms.append(tid)
+        self._doc_terms[slot] = terms
         self._lengths[slot] = len(tokens)
         self._total_length += len(tokens)
 
@@ -61,13 +103,8 @@ class BM25:
         slot = self._slot.pop(key, None)
         if slot is None:
             return
-        for term in self._doc_terms.pop(slot, ()):
-            posting = self._postings.get(term)
-            if posting is not None:
-                posting.pop(slot, None)
-                if not posting:
-                    del self._postings[term]
-            self._arrays.pop(term, None)
+        for tid in self._doc_terms.pop(slot, ()):
+            self._postings[tid].remove(slot)
         self._total_length -= float(self._lengths[slot])
         self._lengths[slot] = 0.0
         self._keys[slot] = None
@@ -76,15 +113,10 @@ class BM25:
     def _posting_arrays(
         self, term: str
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None:
-        cached = self._arrays.get(term)
-        if cached is None:
-            posting = self._postings.get(term)
-            if not posting:
-                return None
-            slots = np.fromiter(posting.keys(), dtype=np.int64, count=len(posting))
-            tfs = np.fromiter(posting.values(), dtype=np.float32, count=len(posting))
-            cached = self._arrays[term] = (slots, tfs)
-        return cached
+        tid = self._term_ids.get(term)
+        if tid is None or not self._postings[tid].slots:
+            return None
+        return self._postings[tid].arrays()
 
     def search(self, query: list[str], top_k: int) -> list[tuple[str, float]]:
         """The best documents for a tokenised query, highest score first."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -228,6 +229,7 @@ class _Child:
         """Answer when a background job ends."""
 
         def done(f: Future[Any]) -> None:
+            _return_freed_memory()
             if f.cancelled():
                 self.fail(rid, errors.Cancelled("indexing stopped"))
             elif (exc := f.exception()) is not None:
@@ -264,6 +266,13 @@ class _Child:
         else:
             self.fail(rid, GreenpatchError(f"unknown index request {method!r}"))
         return True
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap an update freed back to the system (glibc keeps it otherwise: loading
+    a 35,000-chunk index left 49 MB of freed memory resident)."""
+    with contextlib.suppress(AttributeError, OSError):  # not glibc: nothing to do
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _child_main(argv: list[str]) -> int:
