@@ -13,6 +13,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -66,3 +67,14 @@ def configure_logging(config: dict[str, Any], tag: str) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(int(config.get("log_level", logging.WARNING)))
+
+
+def error_from(name: str, text: str, fallback: Callable[[str], Exception]) -> Exception:
+    """An error a child reported as (class name, message): ours by name, else `fallback`
+    with both (anything else is a bug in the child, told in one line)."""
+    from greenpatch import errors
+
+    cls = getattr(errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, errors.GreenpatchError):
+        return cls(text)
+    return fallback(f"{name}: {text}")

@@ -32,7 +32,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from greenpatch import childproc, errors
+from greenpatch import childproc
 from greenpatch.agents.gateway import Budget, CallRecord
 from greenpatch.agents.types import EventKind, RunEvent, RunResult, TaskRequest
 from greenpatch.config import Settings
@@ -194,7 +194,8 @@ class RunProcess:
         except (EOFError, OSError):
             raise GreenpatchError(f"the run's process failed to start ({self._exit()})") from None
         if message[0] == "refused":
-            raise _error(*message[1])
+            name, text = message[1]
+            raise childproc.error_from(name, text, WorkspaceError)
         _, request, budget = message
         self.request = request
         self.gateway = GatewayMirror(budget)
@@ -348,10 +349,3 @@ class RunProcess:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def _error(name: str, text: str) -> Exception:
-    cls = getattr(errors, name, None)
-    if isinstance(cls, type) and issubclass(cls, GreenpatchError):
-        return cls(text)
-    return WorkspaceError(f"{name}: {text}")

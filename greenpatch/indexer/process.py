@@ -188,14 +188,10 @@ class IndexProcess:
         if kind == "result":
             future.set_result(message[2])
         else:
-            future.set_exception(_error(*message[2]))
-
-
-def _error(name: str, text: str) -> Exception:
-    cls = getattr(errors, name, None)
-    if isinstance(cls, type) and issubclass(cls, GreenpatchError):
-        return cls(text)
-    return GreenpatchError(f"index: {name}: {text}")
+            name, text = message[2]
+            future.set_exception(
+                childproc.error_from(name, text, lambda t: GreenpatchError(f"index: {t}"))
+            )
 
 
 # -- the child -----------------------------------------------------------------------------
