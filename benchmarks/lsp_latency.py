@@ -23,9 +23,12 @@ and codeLens; latency is the client-side round trip.
 3. agent run: `greenpatch.runTask` on the shop's failing test with a scripted model whose
    replies sleep, so the run stays busy around real bubblewrap test runs.
 
-Memory is the resident size of the server and of its children (the index process), and
-the target applies to their sum with the workspace indexed: moving the index out of the
-server process must not count as saving memory.
+Memory is the resident size of the server and of its children (the index process; a run's
+process while it lives), and the target applies to their sum: moving the index out of the
+server process must not count as saving memory. It is read three times: just after an edit
+was indexed (vectors and embedding model loaded), after the run once its process ended, and
+after a minute and a half with nothing to do (the index has released what lexical search
+does not need). The target is checked against the largest.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from greenpatch.indexer.process import IDLE_RELEASE_S
 
 REPO = Path(__file__).resolve().parents[1]
 SHOP = REPO / "examples" / "shop"
@@ -553,11 +558,33 @@ def children(pid: int) -> list[int]:
 
 
 def memory(pid: int) -> dict[str, float]:
-    """The server's RSS, its index process's (and any other child's), and their sum: the
-    index runs in its own process, and what Greenpatch costs the machine is the total."""
-    server = rss_mb(pid)
-    rest = sum(rss_mb(c) for c in children(pid) if Path(f"/proc/{c}").exists())
-    return {"server": server, "children": round(rest, 1), "total": round(server + rest, 1)}
+    """The server's RSS, its index process's, any other child's (a run's process, its
+    sandboxed tests), and their sum: what Greenpatch costs the machine is the total."""
+    server, index, other = rss_mb(pid), 0.0, 0.0
+    for child in children(pid):
+        try:
+            rss = rss_mb(child)
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except (OSError, RuntimeError):  # ended meanwhile
+            continue
+        if b"greenpatch.indexer.process" in command:
+            index += rss
+        else:
+            other += rss
+    return {
+        "server": server,
+        "index": round(index, 1),
+        "other": round(other, 1),
+        "total": round(server + index + other, 1),
+    }
+
+
+async def _runs_ended(pid: int, timeout_s: float = 300.0) -> None:
+    """Wait until the server has no child but its index: a run's process outlives the
+    run's result while it journals (memory of failures, reflection)."""
+    deadline = time.monotonic() + timeout_s
+    while memory(pid)["other"] and time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
 
 
 # -- the three conditions ------------------------------------------------------------------
@@ -566,6 +593,7 @@ OPEN_DOCS = 40
 SHOP_TEST = "tests/test_pricing.py"
 INDEX_WAIT_S = 6 * 3600
 RUN_WAIT_S = 900
+IDLE_S = IDLE_RELEASE_S + 30  # the index checks every quarter of IDLE_RELEASE_S
 
 
 def write_script(path: Path, sleep_s: float) -> str:
@@ -641,7 +669,7 @@ async def _idle_and_run(
     index_s = await _wait_for_index(editor)
     await asyncio.sleep(1.0)  # let the opened buffers' debounced updates land
     idle = await editor.sample(docs, n, rng, lambda: True)
-    rss_idle = await _memory_after_an_edit(editor, root / open_paths[0])
+    rss_edit = await _memory_after_an_edit(editor, root / open_paths[0])
     command, arguments = await _fix_action(editor, docs[-1], root)
     started = await editor.execute(command, arguments)
     if not isinstance(started, dict) or "runId" not in started:
@@ -651,7 +679,10 @@ async def _idle_and_run(
     sampled_s = time.monotonic() - run_started
     await asyncio.wait_for(editor.run_finished.wait(), RUN_WAIT_S)
     run_s = time.monotonic() - run_started
+    await _runs_ended(editor.pid)
     rss_after = memory(editor.pid)
+    await asyncio.sleep(IDLE_S)  # nothing searches or edits: the index releases what it can
+    rss_idle_later = memory(editor.pid)
     await editor.stop()
     return {
         "idle": {"samples": by_method(idle), "note": f"index ready {index_s:.0f} s after start"},
@@ -660,7 +691,11 @@ async def _idle_and_run(
             "note": f"run lasted {run_s:.0f} s ({editor.run_message}); sampled for the first "
             f"{sampled_s:.0f} s",
         },
-        "rss_mb": {"indexed, idle": rss_idle, "after the run": rss_after},
+        "rss_mb": {
+            "indexed, after an edit": rss_edit,
+            "after the run (its process ended)": rss_after,
+            f"then {IDLE_S:.0f} s idle": rss_idle_later,
+        },
     }
 
 
@@ -698,11 +733,13 @@ def report(result: dict) -> str:
     lines = [table, ""]
     lines += [f"- {c}: {v['note']}" for c, v in result["conditions"].items()]
     lines += [
-        f"- RSS, {k}: server {v['server']} MB + index process {v['children']} MB = {v['total']} MB"
+        f"- RSS, {k}: server {v['server']} MB + index process {v['index']} MB"
+        + (f" + other children {v['other']} MB" if v["other"] else "")
+        + f" = {v['total']} MB"
         for k, v in result["rss_mb"].items()
     ]
     worst = max(s["p99"] for c in result["conditions"].values() for s in c["samples"].values())
-    rss = result["rss_mb"]["indexed, idle"]["total"]
+    rss = max(v["total"] for v in result["rss_mb"].values())
     lines.append(
         f"- targets: p99 < {TARGET_P99_MS:.0f} ms: {'met' if worst < TARGET_P99_MS else 'MISSED'}"
         f" (worst {worst} ms); RSS < {TARGET_RSS_MB:.0f} MB: "

@@ -3,10 +3,13 @@ and a content-addressed disk cache in front of either."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import sqlite3
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -17,8 +20,10 @@ from greenpatch.indexer.minilm import MAX_TOKENS, MODEL_NAME, Matrix, MiniLM
 
 log = logging.getLogger(__name__)
 
-_model_lock = threading.Lock()
+_model_lock = threading.Lock()  # the session, its users and when it was last used
 _local_model: MiniLM | None = None
+_users = 0
+_last_use = 0.0
 
 
 class Embedder(Protocol):
@@ -31,13 +36,32 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> Matrix: ...
 
 
-def local_model() -> MiniLM:
-    """The process-wide model session (weights are loaded once)."""
-    global _local_model
+@contextlib.contextmanager
+def _local_session() -> Iterator[MiniLM]:
+    """The process-wide model session (weights load once, and again after a release)."""
+    global _local_model, _users, _last_use
     with _model_lock:
         if _local_model is None:
             _local_model = MiniLM()
-        return _local_model
+        _users += 1
+        model = _local_model
+    try:
+        yield model
+    finally:
+        with _model_lock:
+            _users -= 1
+            _last_use = time.monotonic()
+
+
+def release_local_model(idle_s: float) -> bool:
+    """Drop the model session if nobody has used it for `idle_s` seconds (about 60 MB of
+    weights and buffers); True if it did. The next embedding loads it again (about 1 s)."""
+    global _local_model
+    with _model_lock:
+        if _local_model is None or _users or time.monotonic() - _last_use < idle_s:
+            return False
+        _local_model = None
+        return True
 
 
 class LocalEmbedder:
@@ -51,7 +75,8 @@ class LocalEmbedder:
         self._batch_size = batch_size
 
     def embed(self, texts: list[str]) -> Matrix:
-        return local_model().embed(texts, batch_size=self._batch_size)
+        with _local_session() as model:
+            return model.embed(texts, batch_size=self._batch_size)
 
 
 class LiteLLMEmbedder:

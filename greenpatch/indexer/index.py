@@ -16,7 +16,12 @@ from greenpatch.errors import Cancelled, WorkspaceError
 from greenpatch.indexer import retrieval
 from greenpatch.indexer.catalog import Catalog
 from greenpatch.indexer.chunking import CHUNKER_VERSION, chunk_file
-from greenpatch.indexer.embeddings import CachedEmbedder, Embedder, make_embedder
+from greenpatch.indexer.embeddings import (
+    CachedEmbedder,
+    Embedder,
+    make_embedder,
+    release_local_model,
+)
 from greenpatch.indexer.files import (
     MAX_FILE_BYTES,
     FileInfo,
@@ -317,6 +322,14 @@ class WorkspaceIndex:
         return retrieval.search(
             self.catalog, store, embedder, query, top_k=top_k, files=files, mode=mode
         )
+
+    def release_idle(self, idle_s: float) -> bool:
+        """Give back what lexical search does not need once nothing has used it for
+        `idle_s` seconds: the store's loaded vectors and the embedding model's session.
+        Both come back on their next use. True if anything was released."""
+        store = self._store
+        released = store is not None and store.release(idle_s)
+        return release_local_model(idle_s) or released
 
     # -- the editor's buffers ------------------------------------------------------------
     def set_buffer(self, path: str, text: str) -> None:

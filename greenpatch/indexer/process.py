@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -39,6 +40,9 @@ NICE = 10  # below the server and the editor: the index can wait, a keystroke ca
 START_TIMEOUT_S = 60.0
 SEARCH_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 3.0
+# An index nobody searched or updated for this long gives back its vectors and embedding
+# model (lexical search stays instant): 35,000 chunks held 170 MB more than that.
+IDLE_RELEASE_S = 60.0
 
 
 class IndexProcess:
@@ -271,6 +275,14 @@ def _return_freed_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
+def _release_when_idle(index: Any) -> None:
+    while True:
+        time.sleep(IDLE_RELEASE_S / 4)
+        if index.release_idle(IDLE_RELEASE_S):
+            log.info("idle: released the index's vectors and embedding model")
+            _return_freed_memory()
+
+
 def _child_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m greenpatch.indexer.process")
     parser.add_argument("config", help="JSON: workspace, chroma_url, embedding, log_level")
@@ -292,6 +304,7 @@ def _child_main(argv: list[str]) -> int:
         return 1
     child = _Child(index, out)
     child.send(("result", 0, {"pid": os.getpid()}))
+    threading.Thread(target=_release_when_idle, args=(index,), daemon=True).start()
     try:
         while True:
             rid, method, args = source.recv()

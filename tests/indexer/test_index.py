@@ -103,6 +103,29 @@ def test_unsaved_buffer_is_searchable_then_dropped(shop: Path) -> None:
         ix.stop()
 
 
+def test_an_idle_index_releases_its_vectors_and_model_then_reloads_them(shop: Path) -> None:
+    from greenpatch.indexer import embeddings
+
+    ix = WorkspaceIndex(shop)
+    try:
+        ix.update()
+        before = ix.search("charge the credit card", top_k=3)
+        assert not ix.release_idle(3600.0)  # just used: kept
+        assert ix.release_idle(0.0)
+        assert embeddings._local_model is None
+        assert not ix.release_idle(0.0)  # nothing left to release
+        # lexical search needs neither; hybrid search and updates load them again
+        assert _paths(ix, "strings util", mode="bm25")[0] == "util/strings.py"
+        assert embeddings._local_model is None
+        assert ix.search("charge the credit card", top_k=3) == before
+        (shop / "util/strings.py").write_text("def shout(s):\n    return s.upper()\n")
+        assert ix.release_idle(0.0)
+        assert ix.update().embedded_chunks == 1
+        assert ix.search("shout upper", top_k=1, mode="dense")[0].symbol == "shout"
+    finally:
+        ix.stop()
+
+
 def test_restart_is_incremental_via_manifest(shop: Path) -> None:
     first = WorkspaceIndex(shop)
     first.update()
