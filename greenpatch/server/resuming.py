@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,21 @@ async def resume_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, An
         run_id = records[-1].run_id  # resumable() is oldest first
     settings = commands.settings_for(ls, args)
     # Its child resumes it (`agents.resume.resume`) and waits for `launch` to start it.
-    run = await asyncio.to_thread(
-        RunProcess.resuming, run_id, root, settings, extra_usd=extra_usd, extra_tokens=extra_tokens
+    preparing = asyncio.ensure_future(
+        asyncio.to_thread(
+            RunProcess.resuming,
+            run_id,
+            root,
+            settings,
+            extra_usd=extra_usd,
+            extra_tokens=extra_tokens,
+        )
     )
+    try:
+        run = await asyncio.shield(preparing)
+    except asyncio.CancelledError:  # the editor gave up: a child prepared later must end
+        preparing.add_done_callback(_close_unused)
+        raise
     # Checked again after the awaits: a second resumeRun may have started it meanwhile,
     # and from here to `launch` registering the run nothing else runs on the loop.
     try:
@@ -62,6 +75,12 @@ async def resume_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, An
         raise
     log.info("resuming run %s (+$%s, +%s tokens)", run_id, extra_usd, extra_tokens)
     return await commands.launch(ls, run)
+
+
+def _close_unused(preparing: asyncio.Future[RunProcess]) -> None:
+    if not preparing.cancelled() and preparing.exception() is None:
+        run = preparing.result()
+        threading.Thread(target=run.close, name="gp-run-close", daemon=True).start()
 
 
 def _root(ls: GreenpatchServer) -> Path:
