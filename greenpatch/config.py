@@ -73,6 +73,9 @@ class SamplingSettings:
     samples: int = 5  # most answers per function, the greedy one included; 1 turns it off
     agree: int = 3  # stop early once this many answers behave alike and pass the examples
     temperature: float = 0.8
+    # More answers for a fix when one leaves a target test failing, kept by those tests:
+    # `auto` samples for local models (time is all they cost), not for paid ones.
+    fixes: Literal["auto", "on", "off"] = "auto"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -177,12 +177,18 @@ def with_report(verdict: sampling.Verdict, report: TestReport, checks: Checks) -
     )
 
 
-def choose(machine: Machine, brief: coder.Brief, first: Changes, iteration: int) -> Changes:
-    """The coder's first answer, or a better one among several when sampling applies."""
+def choose(
+    machine: Machine, role: str, brief: coder.Brief, first: Changes, iteration: int
+) -> Changes:
+    """The role's first answer, or a better one among several when sampling applies: for
+    the coder's rewrite of the one function a request points at, or for a fix whose answer
+    leaves a target test failing."""
     settings = machine.settings.sampling
-    unit = target_function(machine)
-    if settings.samples <= 1 or unit is None or not rewrites(unit, machine.copy, first):
+    if settings.samples <= 1:
         return first
+    unit = target_function(machine) if role == "coder" else None
+    if unit is None or not rewrites(unit, machine.copy, first):
+        return choose_fix(machine, role, brief, first, iteration)
     checks = visible_checks(machine, unit)
     if not checks.any:
         log.info("no visible tests for %s: keeping the coder's answer", unit.qualname)
@@ -194,31 +200,106 @@ def choose(machine: Machine, brief: coder.Brief, first: Changes, iteration: int)
     if passes and machine.run.request.kind != "implement":
         return first  # it passes what the tests show: nothing to choose between
 
+    def progress(number: int, total: int) -> None:
+        machine.state("sampling", f"sampling {number}/{total} for {unit.qualname}", iteration)
+
+    write = _writer(machine, "coder", brief)
+    sampling.draw(
+        pool, write, judged, samples=settings.samples, agree=settings.agree, progress=progress
+    )
+    return _kept(machine, pool, checks.describe(), iteration) or first
+
+
+def choose_fix(
+    machine: Machine, role: str, brief: coder.Brief, first: Changes, iteration: int
+) -> Changes:
+    """When the answer leaves a target test failing (the test a fix was asked for, or
+    tests the request names), more answers from the same role, judged in the sandbox by
+    those tests alone and kept by how many of them pass. The tests are trusted, so the
+    first answer that passes them all ends the drawing."""
+    settings = machine.settings.sampling
+    targets = tuple(machine.pos.targets)
+    if not targets or not first or not fix_sampling(machine, role):
+        return first
+    judged = target_judge(machine, targets)
+    pool: sampling.Pool[Changes] = sampling.Pool()
+    pool.add(first, judged)
+    verdict = pool.verdicts[0]
+    if verdict.runs and not verdict.failures:
+        return first
+
+    def progress(number: int, total: int) -> None:
+        machine.state("sampling", f"sampling {number}/{total} for the failing tests", iteration)
+
+    write = _writer(machine, role, brief)
+    sampling.draw(pool, write, judged, samples=settings.samples, agree=1, progress=progress)
+    return _kept(machine, pool, f"the target tests ({len(targets)})", iteration) or first
+
+
+def fix_sampling(machine: Machine, role: str) -> bool:
+    """`sampling.fixes`: on, off, or (auto) on for a local model."""
+    mode = machine.settings.sampling.fixes
+    return mode == "on" or (mode == "auto" and machine.gateway.model_for(role).startswith("local/"))
+
+
+def target_judge(
+    machine: Machine, targets: Sequence[str]
+) -> Callable[[int, Changes], sampling.Verdict]:
+    """Run one answer (on top of the run's changes so far) on the target tests: each one
+    passed counts as a trusted check, each one failing is a failure."""
+    copy, timeout = machine.copy, machine.settings.sandbox.timeout_s
+
+    def verdict(index: int, changes: Changes) -> sampling.Verdict:
+        branch = WorkingCopy(copy.root, copy.buffers, dict(copy.edits), dict(copy.originals))
+        branch.apply(changes)
+        report = run_pytest(
+            machine.sandbox,
+            copy.root,
+            overlay=branch.overlay(),
+            tests=list(targets),
+            timeout=timeout,
+            python=machine.python,
+        )
+        cases = sorted(report.cases, key=lambda c: c.nodeid)
+        failures = [
+            f"{c.nodeid}: {c.message or c.outcome}"[:300]
+            for c in cases
+            if c.outcome in ("failed", "error")
+        ]
+        if not cases and report.status != "passed":  # nothing ran: a collection error
+            failures.append(report.summary())
+        return sampling.Verdict(
+            index,
+            outputs=tuple(f"{c.nodeid} {c.outcome}" for c in cases),
+            examples_passed=sum(c.outcome == "passed" for c in cases),
+            failures=failures,
+        )
+
+    return verdict
+
+
+def _writer(machine: Machine, role: str, brief: coder.Brief) -> Callable[[], Changes | None]:
+    """One more answer from the role at the sampling temperature (None: unusable)."""
+
     def write() -> Changes | None:
         try:
             changes, _ = coder.ask(
                 machine.gateway,
-                "coder",
+                role,
                 brief,
                 machine.copy.read,
-                temperature=settings.temperature,
+                temperature=machine.settings.sampling.temperature,
             )
         except FormatError as exc:
             log.info("a sample gave no usable edit: %s", exc)
             return None
         return changes
 
-    def progress(number: int, total: int) -> None:
-        machine.state("sampling", f"sampling {number}/{total} for {unit.qualname}", iteration)
-
-    sampling.draw(
-        pool, write, judged, samples=settings.samples, agree=settings.agree, progress=progress
-    )
-    return _kept(machine, pool, checks, iteration) or first
+    return write
 
 
 def _kept(
-    machine: Machine, pool: sampling.Pool[Changes], checks: Checks, iteration: int
+    machine: Machine, pool: sampling.Pool[Changes], judged_by: str, iteration: int
 ) -> Changes | None:
     selection = pool.selection()
     chosen = selection.chosen
@@ -228,7 +309,7 @@ def _kept(
         message = (
             f"kept answer {chosen.index + 1} of {len(pool.answers)} "
             f"({chosen.examples_passed} trusted check(s) passed, {selection.agreement} alike; "
-            f"judged by {checks.describe()})"
+            f"judged by {judged_by})"
         )
     machine.run.emit("iteration", message, phase="sampling", iteration=iteration)
     return pool.chosen()

@@ -314,8 +314,7 @@ class Machine:
             else:
                 toolbox, brief = self.tools if role == "debugger" else None, self._brief()
                 changes, _ = coder.ask(self.gateway, role, brief, self.copy.read, toolbox)
-                if role == "coder":  # several answers for one function, when that helps
-                    changes = best_of.choose(self, brief, changes, iteration)
+                changes = best_of.choose(self, role, brief, changes, iteration)  # or samples
                 self.copy.apply(changes)
         except FormatError as exc:
             self.run.emit("iteration", str(exc), phase=role, iteration=iteration)

@@ -8,13 +8,15 @@ the samples), then the critic's verdict.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from greenpatch.agents import transcript
+from greenpatch.agents import best_of, transcript
 from greenpatch.agents.gateway import Budget, CallRecord, Gateway
 from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.providers import ScriptedReplies
@@ -237,3 +239,67 @@ def test_cancelling_while_sampling_ends_the_run_before_the_next_sample(project: 
     assert result.status == "cancelled", result.message
     assert [c.agent for c in result.calls] == ["tester", "coder"]
     assert (project / "mathx" / "ops.py").read_text() == STUB
+
+
+BUGGY = STUB.replace("    raise NotImplementedError\n", "    return max(lo, x)\n")
+FAILING = EXISTING + "\n\ndef test_clamp_caps_at_hi():\n    assert clamp(5, 0, 3) == 3\n"
+
+
+def fix_settings(model: str, fixes: str) -> Settings:
+    return Settings(
+        models=ModelSettings(default=model, edit_format="whole"),
+        budget=BudgetSettings(usd=0, tokens=0),
+        sampling=SamplingSettings(samples=4, agree=3, fixes=fixes),  # type: ignore[arg-type]
+        sandbox=SandboxSettings(backend="bwrap"),
+    )
+
+
+def fix(root: Path, config: Settings, events: list[RunEvent]) -> Run:
+    (root / "mathx" / "ops.py").write_text(BUGGY)
+    (root / "tests" / "test_ops.py").write_text(FAILING)
+    request = TaskRequest(
+        task="Make the failing test pass.",
+        workspace=root,
+        kind="fix",
+        tests=("tests/test_ops.py::test_clamp_caps_at_hi",),
+    )
+    return Run(request, config, on_event=events.append, journal_in_background=False)
+
+
+def test_a_fix_that_leaves_the_failing_test_red_is_sampled_until_one_passes(
+    project: Path,
+) -> None:
+    # The greedy answer leaves the test red; the sample's first reply has no code, the
+    # coder's own format retry brings a right one, and passing the test (trusted) ends the
+    # drawing: RIGHT_TOO is never asked for.
+    model = ScriptedReplies.register(
+        "best-of-fix", [WRONG_HIGH, "I cannot see the bug.", RIGHT, RIGHT_TOO, APPROVE]
+    )
+    events: list[RunEvent] = []
+    result = run_task(fix(project, fix_settings(model, "on"), events))
+    assert result.status == "green", result.message
+    assert result.iterations == 1
+    assert [c.agent for c in result.calls] == ["coder", "coder", "coder", "critic"]
+    assert result.proposal is not None and "min(max(x, lo), hi)" in result.proposal.diff
+    sampling = messages(events, "sampling")
+    assert sampling[0] == "sampling 2/4 for the failing tests" and len(sampling) == 2
+    assert sampling[1].startswith("kept answer 2 of 2 (1 trusted check(s) passed")
+    assert "judged by the target tests (1)" in sampling[1]
+    assert (project / "mathx" / "ops.py").read_text() == BUGGY
+
+
+def test_fixes_are_sampled_for_local_models_only_by_default(project: Path) -> None:
+    # `auto` with a scripted (not local) model: the debugger repairs, as before.
+    model = ScriptedReplies.register("best-of-fix-auto", [WRONG_HIGH, RIGHT, APPROVE])
+    events: list[RunEvent] = []
+    run = fix(project, fix_settings(model, "auto"), events)
+    result = run_task(run)
+    assert result.status == "green", result.message
+    assert [c.agent for c in result.calls] == ["coder", "debugger", "critic"]
+    assert messages(events, "sampling") == []
+    assert run.gateway is not None
+    local = dataclasses.replace(
+        run.gateway, settings=fix_settings("local/qwen2.5-coder-0.5b", "auto")
+    )
+    machine = SimpleNamespace(settings=local.settings, gateway=local)
+    assert best_of.fix_sampling(machine, "debugger")  # type: ignore[arg-type]
