@@ -8,6 +8,11 @@ the coder is asked for more answers at `sampling.temperature` (at most `sampling
 all), each is run in the sandbox on the visible tests, and `sampling.select` keeps one. The
 loop then goes on with it as with any coder answer: TEST, DEBUG while red, REVIEW.
 
+A fix (a run with target tests: the failing test it was asked for, or tests the request
+names) is sampled the same way when an answer, the coder's or the debugger's, leaves a
+target red: more answers from that role, each run on the target tests alone, the first to
+pass them all kept (`choose_fix`; `sampling.fixes`, by default for local models only).
+
 The visible tests: the function's docstring examples (trusted, as the user wrote them), the
 project's existing test files that touch it (trusted), and the tester's new tests (their
 values untrusted: they count towards the answers' agreement, as in CodeT). Every extra
