@@ -551,8 +551,16 @@ def rss_mb(pid: int) -> float:
 def children(pid: int) -> list[int]:
     """Every descendant of a process (children of any of its threads)."""
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:  # it ended meanwhile
+        return found
+    for task in tasks:
+        try:
+            kids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in kids:
             found += [int(child), *children(int(child))]
     return found
 
@@ -583,7 +591,10 @@ async def _runs_ended(pid: int, timeout_s: float = 300.0) -> None:
     """Wait until the server has no child but its index: a run's process outlives the
     run's result while it journals (memory of failures, reflection)."""
     deadline = time.monotonic() + timeout_s
-    while memory(pid)["other"] and time.monotonic() < deadline:
+    while memory(pid)["other"]:
+        if time.monotonic() > deadline:
+            print(f"# a run's process still lives after {timeout_s:.0f} s", file=sys.stderr)
+            return
         await asyncio.sleep(1.0)
 
 

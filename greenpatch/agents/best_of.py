@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from greenpatch import patch
 from greenpatch.agents import coder, focus, roles, sampling
 from greenpatch.agents.context import CodeUnit, is_test_file, unit_named
-from greenpatch.agents.workcopy import WorkingCopy
+from greenpatch.agents.workcopy import WorkingCopy, fingerprint
 from greenpatch.errors import FormatError
 from greenpatch.sandbox import TestReport, related_tests, run_pytest
 
@@ -221,9 +221,10 @@ def choose_fix(
     """When the answer leaves a target test failing (the test a fix was asked for, or
     tests the request names), more answers from the same role, judged in the sandbox by
     those tests alone and kept by how many of them pass. The tests are trusted, so the
-    first answer that passes them all ends the drawing."""
-    settings = machine.settings.sampling
-    targets = tuple(machine.pos.targets)
+    first answer that passes them all ends the drawing. The tester's new tests are not
+    among the judges: their expected values come from a model."""
+    settings, pos = machine.settings.sampling, machine.pos
+    targets = tuple(t for t in pos.targets if t not in pos.tests_written)
     if not targets or not first or not fix_sampling(machine, role):
         return first
     judged = target_judge(machine, targets)
@@ -250,33 +251,43 @@ def fix_sampling(machine: Machine, role: str) -> bool:
 def target_judge(
     machine: Machine, targets: Sequence[str]
 ) -> Callable[[int, Changes], sampling.Verdict]:
-    """Run one answer (on top of the run's changes so far) on the target tests: each one
-    passed counts as a trusted check, each one failing is a failure."""
+    """Run one answer (on top of the run's changes so far) on the target tests. A target
+    (a node id or a file) counts as passed when it ran and every test of it passed; one
+    that failed, was skipped or did not run at all is a failure. A change the run already
+    tried is not run again: it does not run (`error`), so it is never kept."""
     copy, timeout = machine.copy, machine.settings.sandbox.timeout_s
+    tried = set(machine.pos.attempts)
 
     def verdict(index: int, changes: Changes) -> sampling.Verdict:
         branch = WorkingCopy(copy.root, copy.buffers, dict(copy.edits), dict(copy.originals))
         branch.apply(changes)
+        overlay = branch.overlay()
+        if fingerprint(overlay) in tried:
+            return sampling.Verdict(index, error="the same change as an earlier attempt")
         report = run_pytest(
             machine.sandbox,
             copy.root,
-            overlay=branch.overlay(),
+            overlay=overlay,
             tests=list(targets),
             timeout=timeout,
             python=machine.python,
         )
         cases = sorted(report.cases, key=lambda c: c.nodeid)
-        failures = [
-            f"{c.nodeid}: {c.message or c.outcome}"[:300]
-            for c in cases
-            if c.outcome in ("failed", "error")
-        ]
-        if not cases and report.status != "passed":  # nothing ran: a collection error
-            failures.append(report.summary())
+        passed, failures = 0, []
+        for target in targets:
+            mine = [c for c in cases if c.nodeid == target or c.nodeid.startswith(target + "::")]
+            mine += [c for c in cases if c.nodeid.startswith(target + "[")]  # parametrized
+            bad = [c for c in mine if c.outcome != "passed"]
+            if not mine:
+                failures.append(f"{target}: did not run ({report.summary()})"[:300])
+            elif bad:
+                failures.extend(f"{c.nodeid}: {c.message or c.outcome}"[:300] for c in bad)
+            else:
+                passed += 1
         return sampling.Verdict(
             index,
             outputs=tuple(f"{c.nodeid} {c.outcome}" for c in cases),
-            examples_passed=sum(c.outcome == "passed" for c in cases),
+            examples_passed=passed,
             failures=failures,
         )
 
@@ -284,7 +295,9 @@ def target_judge(
 
 
 def _writer(machine: Machine, role: str, brief: coder.Brief) -> Callable[[], Changes | None]:
-    """One more answer from the role at the sampling temperature (None: unusable)."""
+    """One more answer from the role at the sampling temperature (None: unusable), with
+    the tools the role's first answer had (the debugger's)."""
+    toolbox = machine.tools if role == "debugger" else None
 
     def write() -> Changes | None:
         try:
@@ -293,6 +306,7 @@ def _writer(machine: Machine, role: str, brief: coder.Brief) -> Callable[[], Cha
                 role,
                 brief,
                 machine.copy.read,
+                toolbox,
                 temperature=machine.settings.sampling.temperature,
             )
         except FormatError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import logging
 import threading
 import time
@@ -25,7 +24,7 @@ from greenpatch.agents.gateway import Gateway
 from greenpatch.agents.journal import Journal
 from greenpatch.agents.snapshot import Position
 from greenpatch.agents.types import Evidence, Proposal, RunEvent, RunResult, TaskRequest
-from greenpatch.agents.workcopy import WorkingCopy
+from greenpatch.agents.workcopy import WorkingCopy, fingerprint
 from greenpatch.config import Settings
 from greenpatch.errors import (
     BudgetExceeded,
@@ -162,14 +161,6 @@ def is_green(report: TestReport, targets: set[str], baseline: set[str]) -> bool:
     if any(f == t or f.startswith(t + "::") for f in failing for t in targets):
         return False
     return report.status != "no_tests" or not targets
-
-
-def fingerprint(overlay: dict[str, str | None]) -> str:
-    """The same change gives the same fingerprint, in any process."""
-    digest = hashlib.sha256()
-    for path, text in sorted(overlay.items()):
-        digest.update(f"{path}\0{text}\0".encode())
-    return digest.hexdigest()[:16]
 
 
 STATES = {

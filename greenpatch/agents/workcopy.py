@@ -3,6 +3,7 @@ so far. Nothing here writes to disk."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,3 +54,11 @@ class WorkingCopy:
             if old != new:
                 out.append(patch.FileChange(path=path, old_text=old, new_text=new))
         return tuple(out)
+
+
+def fingerprint(overlay: dict[str, str | None]) -> str:
+    """The same change gives the same fingerprint, in any process."""
+    digest = hashlib.sha256()
+    for path, text in sorted(overlay.items()):
+        digest.update(f"{path}\0{text}\0".encode())
+    return digest.hexdigest()[:16]

@@ -320,8 +320,40 @@ class WorkspaceIndex:
         "hybrid" (default), "bm25" or "dense" alone."""
         store, _, embedder = self._open()
         return retrieval.search(
-            self.catalog, store, embedder, query, top_k=top_k, files=files, mode=mode
+            self.catalog,
+            store,
+            embedder,
+            query,
+            top_k=top_k,
+            files=files,
+            mode=mode,
+            texts=self._texts,
         )
+
+    def _texts(self, chunks: list[tuple[str, Chunk]]) -> dict[str, str]:
+        """Texts of saved files' chunks, cut from the file itself while it is as indexed
+        (same hash): reading them from the store would load its vectors into memory
+        (Chroma loads a collection on any read), which a lexical search does not need."""
+        manifest, store = self._manifest, self._store
+        by_path: dict[str, list[tuple[str, Chunk]]] = {}
+        for key, chunk in chunks:
+            by_path.setdefault(chunk.path, []).append((key, chunk))
+        found: dict[str, str] = {}
+        rest: list[str] = []
+        for path, items in by_path.items():
+            record = manifest.files.get(path) if manifest is not None else None
+            data = read_bytes(self.root, path, self._max_bytes) if record is not None else None
+            sha = hashlib.sha1(data, usedforsecurity=False).hexdigest() if data else ""
+            text = decode(data) if data is not None and record and sha == record.sha1 else None
+            if text is None:
+                rest.extend(key for key, _ in items)
+                continue
+            lines = text.split("\n")  # as the chunker splits it
+            for key, chunk in items:
+                found[key] = "\n".join(lines[chunk.start_line - 1 : chunk.end_line])
+        if rest and store is not None:
+            found.update(store.texts(rest))
+        return found
 
     def release_idle(self, idle_s: float) -> bool:
         """Give back what lexical search does not need once nothing has used it for

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -104,6 +105,9 @@ def symbol_ranking(catalog: Catalog, query: str) -> Ranked:
     return Ranked(order, {k: 1.0 / found[k] for k in order})
 
 
+Texts = Callable[[list[tuple[str, Chunk]]], dict[str, str]]
+
+
 def search(
     catalog: Catalog,
     store: ChunkStore,
@@ -113,15 +117,19 @@ def search(
     top_k: int,
     files: bool,
     mode: Mode,
+    texts: Texts | None = None,
 ) -> list[SearchResult]:
-    """Chunk-level (or, with files=True, file-level) results for a plain-language query."""
+    """Chunk-level (or, with files=True, file-level) results for a plain-language query.
+    `texts` gives the texts of saved files' chunks (the catalog keeps none); by default
+    the store's."""
+    texts = texts or (lambda chunks: store.texts([k for k, _ in chunks]))
     lexical = lexical_signals(catalog, query)
     dense = dense_ranking(catalog, store, embedder, query) if mode != "bm25" else Ranked([], {})
     if files:
         ranking = file_ranking(lexical, dense, mode)
-        return _file_results(catalog, store, _chunk_order(lexical, dense, mode), ranking, top_k)
+        return _file_results(catalog, texts, _chunk_order(lexical, dense, mode), ranking, top_k)
     top = _chunk_order_scored(lexical, dense, mode)[:top_k]
-    return _chunk_results(catalog, store, top)
+    return _chunk_results(catalog, texts, top)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +214,7 @@ def _chunk_order(lexical: Lexical, dense: Ranked, mode: Mode) -> list[str]:
 
 def _file_results(
     catalog: Catalog,
-    store: ChunkStore,
+    texts: Texts,
     chunk_order: list[str],
     ranking: list[tuple[str, float]],
     top_k: int,
@@ -222,9 +230,9 @@ def _file_results(
         chunk = catalog.chunk(rep) if rep else None
         if rep and chunk is not None:
             picks.append((rep, score, chunk))
-    texts = store.texts([k for k, _, c in picks if not c.text])
+    found = texts([(k, c) for k, _, c in picks if not c.text])
     return [
-        SearchResult(c.path, s, c.start_line, c.end_line, c.symbol, c.text or texts.get(k, ""))
+        SearchResult(c.path, s, c.start_line, c.end_line, c.symbol, c.text or found.get(k, ""))
         for k, s, c in picks
     ]
 
@@ -253,12 +261,11 @@ def prior(
 
 
 def _chunk_results(
-    catalog: Catalog, store: ChunkStore, top: list[tuple[str, float]]
+    catalog: Catalog, texts: Texts, top: list[tuple[str, float]]
 ) -> list[SearchResult]:
-    chunks = [(k, s, catalog.chunk(k)) for k, s in top]
-    texts = store.texts([k for k, _, c in chunks if c is not None and not c.text])
+    chunks = [(k, s, c) for k, s in top if (c := catalog.chunk(k)) is not None]
+    found = texts([(k, c) for k, _, c in chunks if not c.text])
     return [
-        SearchResult(c.path, s, c.start_line, c.end_line, c.symbol, c.text or texts.get(k, ""))
+        SearchResult(c.path, s, c.start_line, c.end_line, c.symbol, c.text or found.get(k, ""))
         for k, s, c in chunks
-        if c is not None
     ]

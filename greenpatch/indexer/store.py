@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from greenpatch.errors import ConfigError
+from greenpatch.errors import ConfigError, WorkspaceError
 from greenpatch.indexer.minilm import Matrix
 from greenpatch.indexer.types import Chunk
 
@@ -100,13 +100,15 @@ class ChunkStore:
         self._last_use = time.monotonic()
         self._client: Any = None
         self._col: Any = None
+        self._closed = False
         self._reconnect()
 
     def _reconnect(self) -> None:
-        self._client = self._connect()
-        self._col = self._client.get_or_create_collection(
+        client = self._connect()
+        col = client.get_or_create_collection(
             self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
+        self._client, self._col = client, col
 
     @classmethod
     def open(cls, index_dir: Path, chroma_url: str, name: str) -> tuple[ChunkStore, str]:
@@ -116,6 +118,7 @@ class ChunkStore:
             return cls(lambda: _http_client(chroma_url), name), ""
         path = store_dir(index_dir)
         try:
+            path.mkdir(parents=True, exist_ok=True)
             return cls(lambda: _persistent_client(path), name, releasable=True), ""
         except Exception as exc:  # chromadb raises many types for a damaged store
             aside = path.with_name(f"chroma.corrupt-{int(time.time())}")
@@ -125,6 +128,7 @@ class ChunkStore:
             # store gets a new directory, recorded for the next start.
             fresh = index_dir / f"chroma-{time.time_ns()}"
             (index_dir / _POINTER).write_text(fresh.name, encoding="utf-8")
+            fresh.mkdir(parents=True)
             note = f"the index store was unusable ({exc}); rebuilt it (old copy: {aside.name})"
             return cls(lambda: _persistent_client(fresh), name, releasable=True), note
 
@@ -132,6 +136,8 @@ class ChunkStore:
     def _use(self) -> Iterator[Any]:
         """The collection, reconnected if it was released, kept while the caller needs it."""
         with self._lock:
+            if self._closed:
+                raise WorkspaceError("the index store was closed")
             if self._client is None:
                 self._reconnect()
             self._users += 1
@@ -156,6 +162,7 @@ class ChunkStore:
         """Release the client (Chroma shares one system per path within a process; a
         store reopened after its directory vanished must not get the stale one)."""
         with self._lock:
+            self._closed = True
             self._close_client()
 
     def _close_client(self) -> None:
@@ -268,7 +275,8 @@ def _settings() -> Any:
 def _persistent_client(path: Path) -> Any:
     import chromadb
 
-    path.mkdir(parents=True, exist_ok=True)
+    if not path.is_dir():  # deleted while released: say so rather than start empty
+        raise WorkspaceError(f"the index store {path} is gone")
     client = chromadb.PersistentClient(path=str(path), settings=_settings())
     client.list_collections()  # touch the store so corruption shows here, not later
     return client

@@ -303,3 +303,47 @@ def test_fixes_are_sampled_for_local_models_only_by_default(project: Path) -> No
     )
     machine = SimpleNamespace(settings=local.settings, gateway=local)
     assert best_of.fix_sampling(machine, "debugger")  # type: ignore[arg-type]
+
+
+def test_the_debugger_is_sampled_too(project: Path) -> None:
+    # Iteration 1: the coder's answer and its one sample both leave the test red; the
+    # earlier is kept. Iteration 2: the debugger's answer is red too, its sample green.
+    wrong_zero = answer("return lo")
+    model = ScriptedReplies.register(
+        "best-of-fix-debugger", [WRONG_HIGH, wrong_zero, wrong_zero, RIGHT, APPROVE]
+    )
+    events: list[RunEvent] = []
+    config = dataclasses.replace(
+        fix_settings(model, "on"), sampling=SamplingSettings(samples=2, fixes="on")
+    )
+    result = run_task(fix(project, config, events))
+    assert result.status == "green", result.message
+    assert result.iterations == 2
+    agents = [c.agent for c in result.calls]
+    assert agents == ["coder", "coder", "debugger", "debugger", "critic"]
+    kept = [m for m in messages(events, "sampling") if m.startswith("kept")]
+    assert kept[0].startswith("kept answer 1 of 2 (0 trusted check(s) passed")
+    assert kept[1].startswith("kept answer 2 of 2 (1 trusted check(s) passed")
+    assert result.proposal is not None and "min(max(x, lo), hi)" in result.proposal.diff
+
+
+def test_a_change_the_run_already_tried_is_not_judged_again(project: Path) -> None:
+    from greenpatch import patch
+    from greenpatch.agents.workcopy import WorkingCopy, fingerprint
+
+    copy = WorkingCopy(project, {})
+    change = patch.FileChange(
+        "mathx/ops.py", STUB, STUB.replace("raise NotImplementedError", "return x")
+    )
+    tried = WorkingCopy(project, {})
+    tried.apply((change,))
+    machine = SimpleNamespace(
+        copy=copy,
+        settings=fix_settings("scripted/none", "on"),
+        pos=SimpleNamespace(attempts=[fingerprint(tried.overlay())]),
+        sandbox=None,  # never reached
+        python="python3",
+    )
+    judge = best_of.target_judge(machine, ["tests/test_ops.py"])  # type: ignore[arg-type]
+    verdict = judge(0, (change,))
+    assert not verdict.runs and verdict.error == "the same change as an earlier attempt"

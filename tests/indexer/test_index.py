@@ -114,9 +114,17 @@ def test_an_idle_index_releases_its_vectors_and_model_then_reloads_them(shop: Pa
         assert ix.release_idle(0.0)
         assert embeddings._local_model is None
         assert not ix.release_idle(0.0)  # nothing left to release
-        # lexical search needs neither; hybrid search and updates load them again
-        assert _paths(ix, "strings util", mode="bm25")[0] == "util/strings.py"
+        # lexical search needs neither (texts come from the files while they are as
+        # indexed, else from the store); hybrid search and updates load them again
+        hit = ix.search("charge credit card", top_k=1, mode="bm25")[0]
+        assert hit.text == next(r.text for r in before if r.symbol == hit.symbol)
+        assert ix._store is not None and ix._store._client is None
         assert embeddings._local_model is None
+        payment = shop / "shop/payment.py"
+        payment.write_text(payment.read_text().replace("gateway", "processor"))
+        assert "gateway" in ix.search("charge credit card", top_k=1, mode="bm25")[0].text
+        assert ix.release_idle(0.0)  # that read the store
+        payment.write_text(payment.read_text().replace("processor", "gateway"))
         assert ix.search("charge the credit card", top_k=3) == before
         (shop / "util/strings.py").write_text("def shout(s):\n    return s.upper()\n")
         assert ix.release_idle(0.0)
