@@ -278,9 +278,11 @@ def register(server: GreenpatchServer) -> None:
             newest = (running or waiting)[0]
             state = "running" if running else "review"
             return {"state": state, "runId": newest["runId"], "runs": runs}
-        if ls.live_index is not None and ls.live_index.busy:
-            return {"state": "indexing", "runs": runs}
-        return {"state": "idle", "runs": runs}
+        live = ls.live_index
+        paused = {"indexPaused": True} if live is not None and live.paused else {}
+        if live is not None and live.busy:
+            return {"state": "indexing", "runs": runs, **paused}
+        return {"state": "idle", "runs": runs, **paused}
 
     @server.command("greenpatch.showRunLog")
     @guarded

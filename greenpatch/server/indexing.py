@@ -18,6 +18,7 @@ from greenpatch.server.app import GreenpatchServer, guarded
 log = logging.getLogger(__name__)
 
 DEBOUNCE_S = 0.3
+NO_INDEX = "there is no index (index.enabled is off, or no workspace folder is open)"
 
 
 class LiveIndex:
@@ -28,6 +29,8 @@ class LiveIndex:
         self.index: Any = None
         self.job: Future[Any] | None = None
         self.starting = False
+        self.paused = False
+        self._reporter: _Reporter | None = None
         self._pending: dict[str, asyncio.TimerHandle] = {}
 
     @property
@@ -52,7 +55,8 @@ class LiveIndex:
             self.ls.tell(f"Greenpatch: no index ({exc})", types.MessageType.Warning)
             self.starting = False
             return
-        reporter = await self._progress("Greenpatch: indexing")
+        self.paused = False  # a new process indexes from the start
+        reporter = self._reporter = await self._progress("Greenpatch: indexing")
         self.job = self.index.start_watching(reporter.report)
         self.starting = False
         self.job.add_done_callback(lambda f: self.ls.from_thread(lambda: reporter.end(f)))
@@ -65,12 +69,35 @@ class LiveIndex:
         if self.index is None:
             await self.start()
             return {"started": self.index is not None}
+        if self.paused:
+            reason = "indexing is paused; resume it first ('Greenpatch: Resume Indexing')"
+            return {"started": False, "reason": reason}
         if self.busy:
             return {"started": False, "reason": "indexing is already running"}
-        reporter = await self._progress("Greenpatch: reindexing")
+        reporter = self._reporter = await self._progress("Greenpatch: reindexing")
         self.job = self.index.update_in_background(reporter.report)
         self.job.add_done_callback(lambda f: self.ls.from_thread(lambda: reporter.end(f)))
         return {"started": True}
+
+    async def pause(self) -> dict[str, Any]:
+        """Hold indexing at the next file (on battery, during a build); search goes on with
+        what is indexed, and file changes wait for `resume`."""
+        if self.index is None:
+            return {"paused": False, "reason": NO_INDEX}
+        await asyncio.to_thread(self.index.pause)
+        self.paused = True
+        if self.busy and self._reporter is not None:
+            self._reporter.note("paused")
+        return {"paused": True}
+
+    async def resume(self) -> dict[str, Any]:
+        if self.index is None:
+            return {"resumed": False, "reason": NO_INDEX}
+        await asyncio.to_thread(self.index.resume)
+        was, self.paused = self.paused, False
+        if was and self.busy and self._reporter is not None:
+            self._reporter.note("resumed")
+        return {"resumed": was}
 
     def search(self, query: str, top_k: int) -> list[Any]:
         """For the agents' worker thread. A dead index answers nothing rather than failing
@@ -134,6 +161,11 @@ class _Reporter:
             )
         )
 
+    def note(self, message: str) -> None:
+        if self.token is not None:
+            report = types.WorkDoneProgressReport(message=message)
+            self.ls.work_done_progress.report(self.token, report)
+
     def end(self, future: Future[Any]) -> None:
         error = None if future.cancelled() else future.exception()
         if future.cancelled() or isinstance(error, Cancelled):  # the server stops the index
@@ -167,3 +199,13 @@ def register(server: GreenpatchServer) -> None:
     @guarded
     async def reindex(ls: GreenpatchServer, *args: Any) -> Any:
         return await live.reindex()
+
+    @server.command("greenpatch.pauseIndexing")
+    @guarded
+    async def pause_indexing(ls: GreenpatchServer, *args: Any) -> Any:
+        return await live.pause()
+
+    @server.command("greenpatch.resumeIndexing")
+    @guarded
+    async def resume_indexing(ls: GreenpatchServer, *args: Any) -> Any:
+        return await live.resume()

@@ -137,6 +137,22 @@ async def test_reindex_and_status(client: LanguageClient) -> None:
     assert (await execute(client, "greenpatch.reindex")) == {"started": True}
     index_dir = client.shop / ".greenpatch" / "index"  # type: ignore[attr-defined]
     assert index_dir.is_dir()
+    await wait_indexed(client)
+
+
+@pytest.mark.asyncio
+async def test_indexing_pauses_and_resumes(client: LanguageClient) -> None:
+    await wait_indexed(client)
+    assert (await execute(client, "greenpatch.resumeIndexing")) == {"resumed": False}
+    assert (await execute(client, "greenpatch.pauseIndexing")) == {"paused": True}
+    status = await execute(client, "greenpatch.status")
+    assert status == {"state": "idle", "runs": [], "indexPaused": True}
+    refused = await execute(client, "greenpatch.reindex")
+    assert refused["started"] is False and "indexing is paused" in refused["reason"]
+    assert (await execute(client, "greenpatch.resumeIndexing")) == {"resumed": True}
+    assert (await execute(client, "greenpatch.reindex")) == {"started": True}
+    await wait_indexed(client)
+    assert (await execute(client, "greenpatch.status")) == {"state": "idle", "runs": []}
 
 
 @pytest.mark.asyncio

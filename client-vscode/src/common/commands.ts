@@ -146,6 +146,8 @@ export function commandHandlers(deps: CommandDeps): Record<string, (...args: unk
         [Command.cancelRun]: () => execute(ServerCommand.cancelRun, [{}]),
         [Command.resumeRun]: () => resumeRun(deps),
         [Command.reindex]: () => execute(ServerCommand.reindex, [{}]),
+        [Command.pauseIndexing]: () => execute(ServerCommand.pauseIndexing, [{}]),
+        [Command.resumeIndexing]: () => execute(ServerCommand.resumeIndexing, [{}]),
         [Command.showRunLog]: () => showRunLog(deps),
         [Command.status]: () => deps.refreshStatus(),
         [Command.showLogs]: async () => deps.showLogs(),

@@ -25,6 +25,8 @@ export const Command = {
     cancelRun: 'greenpatch.ui.cancelRun',
     resumeRun: 'greenpatch.ui.resumeRun',
     reindex: 'greenpatch.ui.reindex',
+    pauseIndexing: 'greenpatch.ui.pauseIndexing',
+    resumeIndexing: 'greenpatch.ui.resumeIndexing',
     showRunLog: 'greenpatch.ui.showRunLog',
     status: 'greenpatch.ui.status',
     showLogs: 'greenpatch.showLogs',

@@ -13,6 +13,8 @@ export const ServerCommand = {
     undoLastApply: 'greenpatch.undoLastApply',
     cancelRun: 'greenpatch.cancelRun',
     reindex: 'greenpatch.reindex',
+    pauseIndexing: 'greenpatch.pauseIndexing',
+    resumeIndexing: 'greenpatch.resumeIndexing',
     showRunLog: 'greenpatch.showRunLog',
     status: 'greenpatch.status',
     listResumable: 'greenpatch.listResumable',

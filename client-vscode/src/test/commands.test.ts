@@ -92,13 +92,28 @@ test('the model pick lists configured models once, and the embedded model', () =
 
 test('the simple commands map one to one onto server commands', async () => {
     const { api, sent, restarts } = setup();
-    for (const id of [Command.fixFailingTests, Command.undoLastApply, Command.cancelRun, Command.reindex]) {
+    const simple = [
+        Command.fixFailingTests,
+        Command.undoLastApply,
+        Command.cancelRun,
+        Command.reindex,
+        Command.pauseIndexing,
+        Command.resumeIndexing,
+    ];
+    for (const id of simple) {
         await api.run(id);
     }
     await api.run(Command.restart);
     assert.deepEqual(
         sent.map((s) => s.command),
-        ['greenpatch.fixFailingTests', 'greenpatch.undoLastApply', 'greenpatch.cancelRun', 'greenpatch.reindex'],
+        [
+            'greenpatch.fixFailingTests',
+            'greenpatch.undoLastApply',
+            'greenpatch.cancelRun',
+            'greenpatch.reindex',
+            'greenpatch.pauseIndexing',
+            'greenpatch.resumeIndexing',
+        ],
     );
     assert.equal(restarts(), 1);
 });
