@@ -76,6 +76,7 @@ class RunCgroups:
 
 def _make(controller: str, value: int) -> _Group | None:
     for parent, v2 in _parents(controller):
+        _sweep_once(parent)
         path = parent / f"greenpatch-{uuid.uuid4().hex[:12]}"
         try:
             path.mkdir()
@@ -87,6 +88,25 @@ def _make(controller: str, value: int) -> _Group | None:
             continue
         return _Group(controller, path, v2)
     return None
+
+
+STALE_S = 3600.0  # a run's cgroup is filled within milliseconds of its creation
+_swept: set[Path] = set()
+
+
+def _sweep_once(parent: Path) -> None:
+    """Remove empty run cgroups an hour old that a process which died without cleaning up
+    left under `parent` (once per parent and process). rmdir refuses a cgroup that still
+    holds a process, so nothing running is touched."""
+    if parent in _swept:
+        return
+    _swept.add(parent)
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for path in parent.glob("greenpatch-*"):
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > STALE_S:
+                    path.rmdir()
 
 
 def _write_limit(path: Path, controller: str, value: int, v2: bool) -> None:

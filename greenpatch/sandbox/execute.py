@@ -120,13 +120,13 @@ def execute(
         cgroups.remove()
         raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
     with _live_lock:
-        _live_groups.add(proc.pid)
+        _live_groups[proc.pid] = cgroups
     try:
         out, err, timed_out, overflow = _supervise(proc, limits, timeout, start)
     finally:
         _kill_group(proc.pid)
         with _live_lock:
-            _live_groups.discard(proc.pid)
+            _live_groups.pop(proc.pid, None)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
         hits = {c for c in ("pids", "memory") if cgroups.hit(c)}
@@ -151,19 +151,20 @@ def _unenforced(limits: Limits, cgroups: RunCgroups) -> tuple[str, ...]:
     return ()
 
 
-# Process groups of the commands this process is running now: a process about to end (a
-# run's process, cancelled or orphaned) kills them with kill_all(), as their supervisors
-# will not live to.
-_live_groups: set[int] = set()
+# Process groups of the commands this process is running now, with their cgroups: a
+# process about to end (a run's process, cancelled or orphaned) kills them and removes the
+# cgroups with kill_all(), as their supervisors will not live to.
+_live_groups: dict[int, RunCgroups] = {}
 _live_lock = threading.Lock()
 
 
 def kill_all() -> None:
     """Kill every sandboxed command this process has running (their whole groups)."""
     with _live_lock:
-        groups = list(_live_groups)
-    for pgid in groups:
+        groups = list(_live_groups.items())
+    for pgid, cgroups in groups:
         _kill_group(pgid)
+        cgroups.remove()
 
 
 def _spawn(

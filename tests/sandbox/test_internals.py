@@ -15,6 +15,7 @@ import pytest
 
 from greenpatch.errors import SandboxError
 from greenpatch.sandbox import Limits
+from greenpatch.sandbox import cgroups as cgroups_module
 from greenpatch.sandbox import execute as execute_module
 from greenpatch.sandbox.cgroups import RunCgroups
 from greenpatch.sandbox.execute import effective_rlimits, execute, kill_all, user_tasks
@@ -136,8 +137,30 @@ def test_kill_all_ends_running_commands_at_once():
     while not execute_module._live_groups:
         assert time.monotonic() - started < 30, "the command never started"
         time.sleep(0.01)
+    [cgroups] = execute_module._live_groups.values()
     kill_all()
+    # the cgroups go too: a dying process's supervisor threads will not remove them
+    assert all(not group.path.exists() for group in cgroups.groups)
     worker.join(30)
     assert outcomes and outcomes[0].exit_code != 0
     assert time.monotonic() - started < 30  # long before the command's 60 s
     assert not execute_module._live_groups
+
+
+def test_empty_run_cgroups_left_an_hour_ago_are_swept(tmp_path, monkeypatch):
+    # A process that died without cleaning up left them; rmdir spares a cgroup in use (here:
+    # a directory with a file in it stands for one holding a process).
+    old, fresh, busy = (tmp_path / f"greenpatch-{n}" for n in ("old", "fresh", "busy"))
+    for path in (old, fresh, busy):
+        path.mkdir()
+    (busy / "cgroup.procs").write_text("123\n")
+    hour_ago = time.time() - cgroups_module.STALE_S - 60
+    for path in (old, busy):
+        os.utime(path, (hour_ago, hour_ago))
+    monkeypatch.setattr(cgroups_module, "_swept", set())
+    cgroups_module._sweep_once(tmp_path)
+    assert (old.exists(), fresh.exists(), busy.exists()) == (False, True, True)
+    old.mkdir()
+    os.utime(old, (hour_ago, hour_ago))
+    cgroups_module._sweep_once(tmp_path)  # once per parent and process
+    assert old.exists()
