@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from greenpatch import patch
-from greenpatch.agents.context import CodeUnit, Reader, units_in
+from greenpatch.agents.context import CodeUnit, Reader, assignments_in, single_name, units_in
 from greenpatch.agents.gateway import Gateway, Message
 from greenpatch.agents.tools import Toolbox, converse
 from greenpatch.errors import FormatError, PatchRefused
@@ -183,11 +183,13 @@ def extract_code(reply: str) -> str:
 def splice_units(
     reply: str, units: Sequence[CodeUnit], read: Reader
 ) -> tuple[patch.FileChange, ...]:
-    """Replace each shown unit by the reply's definition of the same name."""
+    """Replace each shown unit by the reply's definition of the same name (a function or
+    class; a module-level assignment for a shown constant)."""
     code = extract_code(reply)
     tree = ast.parse(code)
     lines = code.splitlines(keepends=True)
     new_defs: dict[str, str] = {}
+    new_assigns: dict[str, str] = {}
     imports: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -195,9 +197,15 @@ def splice_units(
             new_defs[node.name] = "".join(lines[start - 1 : node.end_lineno])
         elif isinstance(node, ast.Import | ast.ImportFrom):
             imports.append("".join(lines[node.lineno - 1 : node.end_lineno]).strip())
-    replaced = [u for u in units if u.name in new_defs]
+        elif (name := single_name(node)) is not None:
+            new_assigns[name] = "".join(lines[node.lineno - 1 : node.end_lineno])
+    replacement = {
+        (u.path, u.qualname): (new_assigns if u.kind == "assign" else new_defs).get(u.name)
+        for u in units
+    }
+    replaced = [u for u in units if replacement[(u.path, u.qualname)] is not None]
     if not replaced:
-        shown = ", ".join(u.name for u in units)
+        shown = ", ".join(u.name for u in units if u.kind == "def")
         raise FormatError(f"the reply defines none of the functions shown ({shown})")
     changes: list[patch.FileChange] = []
     for path in dict.fromkeys(u.path for u in replaced):
@@ -205,8 +213,11 @@ def splice_units(
         if old is None:
             raise FormatError(f"{path} does not exist")
         ours = [u for u in replaced if u.path == path]
-        new = _replace_in_file(old, ours, new_defs, imports)
-        new = _add_helpers(new, ours, new_defs, {u.name for u in units})
+        texts = {u.qualname: replacement[(u.path, u.qualname)] or "" for u in ours}
+        new = _replace_in_file(old, ours, texts, imports)
+        functions = [u for u in ours if u.kind == "def"]
+        if functions:
+            new = _add_helpers(new, functions, new_defs, {u.name for u in units})
         try:
             compile(new, path, "exec")
         except SyntaxError as exc:
@@ -219,14 +230,18 @@ def splice_units(
 
 
 def _replace_in_file(
-    old: str, units: Sequence[CodeUnit], new_defs: dict[str, str], imports: Sequence[str]
+    old: str, units: Sequence[CodeUnit], texts: dict[str, str], imports: Sequence[str]
 ) -> str:
+    """`texts`: each unit's new source, by qualified name."""
     lines = old.splitlines(keepends=True)
     # Re-locate each unit in the current text; the brief may predate earlier splices.
-    current = {u.qualname: u for u in units_in(units[0].path, old)}
-    for unit in sorted(units, key=lambda u: u.start, reverse=True):
-        target = current.get(unit.qualname, unit)
-        body = textwrap.indent(textwrap.dedent(new_defs[unit.name]).rstrip() + "\n", target.indent)
+    path = units[0].path
+    current = {(u.kind, u.qualname): u for u in [*units_in(path, old), *assignments_in(path, old)]}
+    located = [current.get((u.kind, u.qualname), u) for u in units]
+    for unit, target in sorted(
+        zip(units, located, strict=True), key=lambda p: p[1].start, reverse=True
+    ):
+        body = textwrap.indent(textwrap.dedent(texts[unit.qualname]).rstrip() + "\n", target.indent)
         lines[target.start - 1 : target.end] = [body]
     text = "".join(lines)
     missing = [i for i in imports if i not in text]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -16,8 +17,8 @@ Reader = Callable[[str], str | None]
 
 @dataclass(frozen=True)
 class CodeUnit:
-    """A function or class in a file, with its exact source lines (1-based, inclusive,
-    decorators included)."""
+    """A function or class in a file (`kind` "def"), or a module-level assignment to one
+    name ("assign"), with its exact source lines (1-based, inclusive, decorators included)."""
 
     path: str
     name: str
@@ -26,6 +27,10 @@ class CodeUnit:
     end: int
     source: str
     indent: str
+    kind: str = "def"
+
+
+MAX_CONSTANT_LINES = 30  # a longer table is data, not something to show a small model
 
 
 def units_in(path: str, text: str) -> list[CodeUnit]:
@@ -59,6 +64,61 @@ def units_in(path: str, text: str) -> list[CodeUnit]:
 
     visit(tree.body, "")
     return out
+
+
+def assignments_in(path: str, text: str) -> list[CodeUnit]:
+    """The module-level assignments of a Python file that bind one name (`_UNITS = {...}`,
+    `LIMIT: int = 5`)."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    lines = text.splitlines(keepends=True)
+    out: list[CodeUnit] = []
+    for node in tree.body:
+        target = single_name(node)
+        if target is not None:
+            end = node.end_lineno or node.lineno
+            source = "".join(lines[node.lineno - 1 : end])
+            out.append(CodeUnit(path, target, target, node.lineno, end, source, "", "assign"))
+    return out
+
+
+def single_name(node: ast.stmt) -> str | None:
+    """The one name a module-level assignment binds, if it binds exactly one."""
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target: ast.expr = node.targets[0]
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        target = node.target
+    else:
+        return None
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def constants_read_by(units: Iterable[CodeUnit], read: Reader) -> list[CodeUnit]:
+    """The module-level assignments the given functions read, in file order: a bug can sit
+    in a lookup table or a constant the function uses (measured: with only the function
+    shown, the 0.5B model echoed it back unchanged, three times)."""
+    found: list[CodeUnit] = []
+    by_path: dict[str, set[str]] = {}
+    for unit in units:
+        if unit.kind == "def":
+            by_path.setdefault(unit.path, set()).update(_loaded_names(unit.source))
+    for path, names in by_path.items():
+        text = read(path)
+        for assign in assignments_in(path, text) if text else []:
+            short = assign.end - assign.start < MAX_CONSTANT_LINES
+            if assign.name in names and short and assign not in found:
+                found.append(assign)
+    return found
+
+
+def _loaded_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def unit_at(path: str, text: str, line: int) -> CodeUnit | None:

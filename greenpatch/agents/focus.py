@@ -77,6 +77,7 @@ def brief(
         found, ranked = retrieve(request.task, copy, search)
         units, retrieved = found, retrieved + [f for f in ranked if f not in retrieved]
     units = units[:MAX_UNITS]
+    units = context.constants_read_by(units, copy.read) + units  # as the file reads
     paths = list(
         dict.fromkeys(
             [u.path for u in units] + ([request.path] if request.path else []) + retrieved

@@ -107,3 +107,53 @@ def test_edit_format_by_model() -> None:
     assert edit_format_for("local/qwen2.5-coder-1.5b", "auto") == "whole"
     assert edit_format_for("gpt-4o-mini", "auto") == "udiff"
     assert edit_format_for("local/qwen2.5-coder-1.5b", "udiff") == "udiff"
+
+
+UNITS_SOURCE = (
+    """import re
+
+_PART = re.compile(r"(\\d+)([dhms])")
+_UNITS = {"d": 86400, "h": 60, "m": 60, "s": 1}
+BIG = [
+"""
+    + "".join(f"    {i},\n" for i in range(40))
+    + """]
+
+
+def parse_duration(text):
+    return sum(int(n) * _UNITS[u] for n, u in _PART.findall(text)) + len(BIG) * 0
+
+
+def helper():
+    return 1
+"""
+)
+
+
+def test_constants_the_function_reads_are_shown_and_can_be_fixed() -> None:
+    from greenpatch.agents.context import constants_read_by
+
+    files = {"durations/parse.py": UNITS_SOURCE}
+    unit = unit_named("durations/parse.py", UNITS_SOURCE, "parse_duration")
+    assert unit is not None
+    shown = constants_read_by([unit], files.get)
+    # what it reads, in file order; a 40-line table is data, not shown
+    assert [(c.name, c.kind) for c in shown] == [("_PART", "assign"), ("_UNITS", "assign")]
+    prompt = build_prompt(Brief("fix it", (*shown, unit), (), "", "assert 60 == 3600"), "whole")
+    assert '_UNITS = {"d": 86400, "h": 60' in prompt and "def parse_duration" in prompt
+    # the model answers the table alone, or with the function unchanged
+    fixed = '_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}'
+    for reply in (f"```python\n{fixed}\n```", f"```python\n{fixed}\n\n\n{unit.source}```"):
+        [change] = splice_units(reply, [*shown, unit], files.get)
+        assert change.new_text == UNITS_SOURCE.replace('"h": 60', '"h": 3600')
+
+
+def test_a_constant_is_replaced_where_it_now_is() -> None:
+    # an earlier splice moved it down two lines: the brief's line numbers are stale
+    from greenpatch.agents.context import assignments_in
+
+    [stale] = [a for a in assignments_in("m.py", UNITS_SOURCE) if a.name == "_UNITS"]
+    moved = UNITS_SOURCE.replace("import re\n", "import re\nimport os\n\n")
+    reply = '```python\n_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}\n```'
+    [change] = splice_units(reply, [stale], {"m.py": moved}.get)
+    assert change.new_text == moved.replace('"h": 60', '"h": 3600')
