@@ -113,6 +113,26 @@ def constants_read_by(units: Iterable[CodeUnit], read: Reader) -> list[CodeUnit]
     return found
 
 
+def callees_of(units: Iterable[CodeUnit], read: Reader, limit: int) -> list[CodeUnit]:
+    """Top-level functions of the same file that the given functions call, at most `limit`:
+    a test fails in `paginate` while the bug sits in the `page_count` it calls (measured:
+    shown `paginate` alone, the 0.5B model returned it unchanged, nine times)."""
+    units = list(units)
+    found: list[CodeUnit] = []
+    for unit in units:
+        if unit.kind != "def":
+            continue
+        text = read(unit.path)
+        if text is None:
+            continue
+        called = _called_names(unit.source)
+        for other in units_in(unit.path, text):
+            fresh = other not in units and other not in found
+            if other.qualname in called and other.qualname == other.name and fresh:
+                found.append(other)
+    return found[:limit]
+
+
 def _loaded_names(source: str) -> set[str]:
     try:
         tree = ast.parse(textwrap.dedent(source))

@@ -15,6 +15,7 @@ from greenpatch.sandbox import TestReport
 log = logging.getLogger(__name__)
 
 MAX_UNITS = 3
+MAX_CALLEES = 2  # functions of the same file the shown ones call
 MAX_FILES = 4
 FAILURE_CHARS = 2500
 
@@ -77,6 +78,7 @@ def brief(
         found, ranked = retrieve(request.task, copy, search)
         units, retrieved = found, retrieved + [f for f in ranked if f not in retrieved]
     units = units[:MAX_UNITS]
+    units += context.callees_of(units, copy.read, MAX_CALLEES)
     units = context.constants_read_by(units, copy.read) + units  # as the file reads
     paths = list(
         dict.fromkeys(

@@ -157,3 +157,41 @@ def test_a_constant_is_replaced_where_it_now_is() -> None:
     reply = '```python\n_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}\n```'
     [change] = splice_units(reply, [stale], {"m.py": moved}.get)
     assert change.new_text == moved.replace('"h": 60', '"h": 3600')
+
+
+PAGES = """def page_count(total, per_page):
+    return total // per_page
+
+
+def paginate(items, page, per_page=10):
+    pages = page_count(len(items), per_page)
+    return Page(items[(page - 1) * per_page : page * per_page], pages).check()
+
+
+class Page:
+    def __init__(self, items, pages):
+        self.items, self.pages = items, pages
+
+    def check(self):
+        return self
+
+
+def unrelated():
+    return page_count(1, 1)
+"""
+
+
+def test_functions_of_the_same_file_the_shown_one_calls_are_shown_too() -> None:
+    from greenpatch.agents.context import callees_of
+
+    unit = unit_named("pages.py", PAGES, "paginate")
+    assert unit is not None
+    callees = callees_of([unit], {"pages.py": PAGES}.get, limit=2)
+    # top-level functions and classes it calls; not methods, not what calls it
+    assert [c.qualname for c in callees] == ["page_count", "Page"]
+    assert callees_of([unit], {"pages.py": PAGES}.get, limit=1)[0].name == "page_count"
+    fixed = "def page_count(total, per_page):\n    return -(-total // per_page)\n"
+    [change] = splice_units(f"```python\n{fixed}```", [unit, *callees], {"pages.py": PAGES}.get)
+    assert change.new_text == PAGES.replace(
+        "return total // per_page", "return -(-total // per_page)"
+    )
