@@ -33,13 +33,18 @@ class CodeUnit:
 MAX_CONSTANT_LINES = 30  # a longer table is data, not something to show a small model
 
 
+def _parsed(text: str) -> tuple[ast.Module, list[str]] | None:
+    try:
+        return ast.parse(text), text.splitlines(keepends=True)
+    except SyntaxError:
+        return None
+
+
 def units_in(path: str, text: str) -> list[CodeUnit]:
     """Every function, method and class of a Python file."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    if (parsed := _parsed(text)) is None:
         return []
-    lines = text.splitlines(keepends=True)
+    tree, lines = parsed
     out: list[CodeUnit] = []
 
     def visit(body: Iterable[ast.stmt], prefix: str) -> None:
@@ -69,11 +74,9 @@ def units_in(path: str, text: str) -> list[CodeUnit]:
 def assignments_in(path: str, text: str) -> list[CodeUnit]:
     """The module-level assignments of a Python file that bind one name (`_UNITS = {...}`,
     `LIMIT: int = 5`)."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    if (parsed := _parsed(text)) is None:
         return []
-    lines = text.splitlines(keepends=True)
+    tree, lines = parsed
     out: list[CodeUnit] = []
     for node in tree.body:
         target = single_name(node)
