@@ -124,8 +124,7 @@ def judge(machine: Machine, checks: Checks) -> Callable[[int, Changes], sampling
     copy, timeout = machine.copy, machine.settings.sandbox.timeout_s
 
     def verdict(index: int, changes: Changes) -> sampling.Verdict:
-        branch = WorkingCopy(copy.root, copy.buffers, dict(copy.edits), dict(copy.originals))
-        branch.apply(changes)
+        branch = copy.branch(changes)
         overlay = branch.overlay()
         result = sampling.Verdict(index)
         if checks.probed:
@@ -259,8 +258,7 @@ def target_judge(
     tried = set(machine.pos.attempts)
 
     def verdict(index: int, changes: Changes) -> sampling.Verdict:
-        branch = WorkingCopy(copy.root, copy.buffers, dict(copy.edits), dict(copy.originals))
-        branch.apply(changes)
+        branch = copy.branch(changes)
         overlay = branch.overlay()
         if fingerprint(overlay) in tried:
             return sampling.Verdict(index, error="the same change as an earlier attempt")

@@ -47,7 +47,7 @@ def code_steps(
     branches' changes merged into `copy`. Budget and cancellation errors propagate."""
 
     def one(number: int, step: PlanStep) -> StepOutcome:
-        branch = WorkingCopy(copy.root, copy.buffers, dict(copy.edits), dict(copy.originals))
+        branch = copy.branch()
         emit(f"step {number} started: {step.goal}")
         try:
             changes, _ = coder.ask(gateway, "coder", brief_for(step), branch.read)

@@ -43,6 +43,12 @@ class WorkingCopy:
                 self.edits[change.old_path] = None
             self.edits[change.path] = change.new_text
 
+    def branch(self, changes: tuple[patch.FileChange, ...] = ()) -> WorkingCopy:
+        """A copy with `changes` applied on top; this one is left as it is."""
+        copy = WorkingCopy(self.root, self.buffers, dict(self.edits), dict(self.originals))
+        copy.apply(changes)
+        return copy
+
     def overlay(self) -> dict[str, str | None]:
         return {**self.buffers, **self.edits}
 

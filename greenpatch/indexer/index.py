@@ -343,8 +343,12 @@ class WorkspaceIndex:
         for path, items in by_path.items():
             record = manifest.files.get(path) if manifest is not None else None
             data = read_bytes(self.root, path, self._max_bytes) if record is not None else None
-            sha = hashlib.sha1(data, usedforsecurity=False).hexdigest() if data else ""
-            text = decode(data) if data is not None and record and sha == record.sha1 else None
+            as_indexed = (
+                record is not None
+                and data is not None
+                and hashlib.sha1(data, usedforsecurity=False).hexdigest() == record.sha1
+            )
+            text = decode(data) if as_indexed and data is not None else None
             if text is None:
                 rest.extend(key for key, _ in items)
                 continue
