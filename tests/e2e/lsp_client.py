@@ -4,6 +4,7 @@ workspace/applyEdit, and the gestures the end-to-end tests share."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -177,3 +178,13 @@ def suite_passes(shop: Path) -> bool:
         check=False,
     )
     return done.returncode == 0
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of a process: of any of its threads, some of which may end while
+    they are read."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # that thread ended meanwhile
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found

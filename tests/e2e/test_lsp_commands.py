@@ -13,6 +13,7 @@ from pytest_lsp import LanguageClient
 
 from greenpatch.agents.store import RunStore
 from tests.e2e.lsp_client import (
+    children,
     client,
     execute,
     open_doc,
@@ -163,14 +164,9 @@ async def test_shutdown_cancels_runs_and_stops_the_index(
     run_id = await start_slow_run(client, tmp_path)
     server = client._server
     assert server is not None
-    children = [
-        pid
-        for task in Path(f"/proc/{server.pid}/task").iterdir()
-        for pid in (task / "children").read_text().split()
-    ]
     index = [
-        int(pid)
-        for pid in children
+        pid
+        for pid in children(server.pid)
         if b"greenpatch.indexer.process" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
     assert len(index) == 1

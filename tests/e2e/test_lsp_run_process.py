@@ -10,21 +10,13 @@ from pathlib import Path
 import pytest
 from pytest_lsp import LanguageClient
 
-from tests.e2e.lsp_client import client, execute, start_and_wait
+from tests.e2e.lsp_client import children, client, execute, start_and_wait
 
 __all__ = ["client"]
 
 # Compiled extensions LiteLLM loads (pydantic's core, tiktoken's tokenizer): a process that
 # imported LiteLLM maps them for good; nothing else in the server uses them.
 LITELLM_EXTENSIONS = ("_pydantic_core", "_tiktoken")
-
-
-def children(pid: int) -> list[int]:
-    return [
-        int(child)
-        for task in Path(f"/proc/{pid}/task").iterdir()
-        for child in (task / "children").read_text().split()
-    ]
 
 
 def is_run_process(pid: int) -> bool:
