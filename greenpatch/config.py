@@ -63,6 +63,7 @@ class SandboxSettings:
 class IndexSettings:
     enabled: bool = True
     chroma_url: str = ""
+    max_vectors: int = 100_000  # chunks that get vectors (indexer.types.MAX_VECTORS)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -217,7 +217,7 @@ def splice_units(
         new = _replace_in_file(old, ours, texts, imports)
         functions = [u for u in ours if u.kind == "def"]
         if functions:
-            new = _add_helpers(new, functions, new_defs, {u.name for u in units})
+            new = _add_helpers(new, functions, new_defs, new_assigns, {u.name for u in units})
         try:
             compile(new, path, "exec")
         except SyntaxError as exc:
@@ -251,28 +251,51 @@ def _replace_in_file(
 
 
 def _add_helpers(
-    text: str, units: Sequence[CodeUnit], new_defs: dict[str, str], shown: set[str]
+    text: str,
+    units: Sequence[CodeUnit],
+    new_defs: dict[str, str],
+    new_assigns: dict[str, str],
+    shown: set[str],
 ) -> str:
     """Top-level functions the reply added beside a rewritten top-level function (helpers it
-    calls) go in before that function, unless the file already defines them."""
+    calls), and module-level constants that it or they read (`_SECONDS = {...}`), go in
+    before that function, unless the file already defines them. Other assignments in a
+    reply (a usage example, `print(f(3))`'s argument) are left out."""
     if not any(u.indent == "" for u in units):
         return text
-    defined = {u.name for u in units_in(units[0].path, text) if u.qualname == u.name}
+    path = units[0].path
+    defined = {u.name for u in units_in(path, text) if u.qualname == u.name}
+    defined |= {a.name for a in assignments_in(path, text)} | shown
     helpers = [
         src
         for name, src in new_defs.items()
-        if name not in shown | defined and not name.lower().startswith("test")
+        if name not in defined and not name.lower().startswith("test")
     ]
-    if not helpers:
+    read = _names_read([new_defs.get(u.name, "") for u in units] + helpers)
+    constants = [src for name, src in new_assigns.items() if name not in defined and name in read]
+    if not helpers and not constants:
         return text
     first = min(
         (u for u in units_in(units[0].path, text) if u.qualname in {v.qualname for v in units}),
         key=lambda u: u.start,
     )
     lines = text.splitlines(keepends=True)
-    block = "".join(textwrap.dedent(h).rstrip() + "\n\n\n" for h in helpers)
+    block = "".join(c.rstrip() + "\n" for c in constants) + "\n\n" * bool(constants)
+    block += "".join(textwrap.dedent(h).rstrip() + "\n\n\n" for h in helpers)
     lines[first.start - 1 : first.start - 1] = [block]
     return "".join(lines)
+
+
+def _names_read(sources: Sequence[str]) -> set[str]:
+    """Names that the code reads."""
+    names: set[str] = set()
+    for src in sources:
+        try:
+            tree = ast.parse(textwrap.dedent(src))
+        except SyntaxError:
+            continue
+        names.update(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+    return names
 
 
 def _add_imports(text: str, imports: Sequence[str]) -> str:

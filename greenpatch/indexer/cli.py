@@ -21,6 +21,7 @@ def _open(workspace: Path) -> WorkspaceIndex:
         workspace,
         chroma_url=settings.index.chroma_url,
         embedding=settings.models.embedding,
+        max_vectors=settings.index.max_vectors,
     )
 
 
@@ -52,6 +53,11 @@ def index(workspace: Path, *, as_json: bool) -> int:
     )
     if stats.note:
         print(f"note: {stats.note}")
+    if stats.lexical_only_files:
+        print(
+            f"note: {stats.lexical_only_files} files are searched by their words only: the"
+            " vector budget (setting index.max_vectors) is spent"
+        )
     return EXIT_OK
 
 

@@ -39,7 +39,7 @@ from greenpatch.indexer.store import (
     store_dir,
     workspace_prefix,
 )
-from greenpatch.indexer.types import Chunk, IndexStats, SearchResult
+from greenpatch.indexer.types import MAX_VECTORS, Chunk, IndexStats, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ BATCH_CHUNKS = 256  # chunks embedded and written per store call
 # A cold index of a large workspace takes many minutes (embedding-bound): a server stopped
 # meanwhile keeps what was stored up to the last manifest save.
 MANIFEST_EVERY_S = 30.0
+CATALOG_FILE = "catalog.sqlite"
 
 
 @dataclass
@@ -75,6 +76,7 @@ class WorkspaceIndex:
         embedder: Embedder | None = None,
         embed_cache: Path | None = None,
         max_file_bytes: int = MAX_FILE_BYTES,
+        max_vectors: int = MAX_VECTORS,
     ) -> None:
         root = Path(workspace).resolve()
         if not root.is_dir():
@@ -82,12 +84,14 @@ class WorkspaceIndex:
         self.root = root
         self.index_dir = index_dir or root / ".greenpatch" / "index"
         self.rules = IgnoreRules(root)
-        self.catalog = Catalog()
+        self.catalog = Catalog(self.index_dir / CATALOG_FILE)
         self._chroma_url = chroma_url
         self._embedding = embedding
         self._embedder_arg = embedder
         self._embed_cache = embed_cache
         self._max_bytes = max_file_bytes
+        self._max_vectors = max_vectors
+        self._vector_count = 0  # chunks with vectors in the store, per the manifest
         self._open_lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._running = threading.Event()
@@ -97,6 +101,7 @@ class WorkspaceIndex:
         self._manifest: Manifest | None = None
         self._embedder: CachedEmbedder | None = None
         self._note = ""
+        self._verified = False  # the store checked against the manifest (_verify_store)
         self._executor: ThreadPoolExecutor | None = None
         self._watcher: Any = None
 
@@ -109,7 +114,8 @@ class WorkspaceIndex:
             if self._store is not None:
                 log.warning("index directory %s vanished; rebuilding", self.index_dir)
                 self._note = "the index directory was deleted; rebuilt it"
-                self.catalog = Catalog()
+                self.catalog.close()
+                self.catalog = Catalog(self.index_dir / CATALOG_FILE)
                 self._store.close()
                 if self._embedder is not None:
                     self._embedder.close()
@@ -123,15 +129,38 @@ class WorkspaceIndex:
                 self._note = f"embedding model or chunker changed; rebuilt (dropped {dropped})"
             self._note = note or self._note
             self._manifest = Manifest.load(self.index_dir / "manifest.json", name)
-            self._load_catalog(store, self._manifest)
+            if note:  # a new store has none of the manifest's vectors
+                self._manifest.files.clear()
+            self._note = self._note or self.catalog.rebuilt
+            self._reconcile(self._manifest)
+            self._vector_count = self._manifest.vector_count()
+            self._verified = False
             self._store = store
             return store, self._manifest, self._embedder
 
     def _store_vanished(self) -> bool:
         return not self._chroma_url and not store_dir(self.index_dir).exists()
 
-    def _load_catalog(self, store: ChunkStore, manifest: Manifest) -> None:
-        """Rebuild BM25 and metadata from the store; the manifest decides what is live."""
+    def _reconcile(self, manifest: Manifest) -> None:
+        """Files the catalog and the manifest disagree on are indexed again: the catalog
+        takes a file before its vectors are stored, the manifest after, so an interrupted
+        update leaves the catalog ahead (and a deleted or rebuilt catalog, behind)."""
+        counts = self.catalog.chunk_counts()
+        for path, rec in list(manifest.files.items()):
+            if counts.pop(path, 0) != len(rec.keys):
+                del manifest.files[path]
+        for path in counts:
+            self.catalog.remove_file(path)
+
+    def _verify_store(self, store: ChunkStore, manifest: Manifest) -> None:
+        """Once per opened store, before the first update: files whose vectors the store
+        lost are indexed again, chunks nobody references are removed. Counting loads the
+        store's vectors, which is why search does not do this."""
+        if self._verified:
+            return
+        self._verified = True
+        if store.count() == manifest.vector_count():
+            return
         wanted = {k: p for p, rec in manifest.files.items() for k in rec.keys}
         by_path: dict[str, dict[str, Chunk]] = {}
         orphans = []
@@ -143,11 +172,9 @@ class WorkspaceIndex:
                 by_path.setdefault(path, {})[stored.key] = stored.chunk
         for path, rec in list(manifest.files.items()):
             chunks = by_path.get(path, {})
-            if len(chunks) != len(rec.keys):  # the store lost some: index the file again
+            if rec.vectors and len(chunks) != len(rec.keys):  # the store lost some: again
                 del manifest.files[path]
                 orphans.extend(chunks)
-            else:
-                self.catalog.set_file(path, chunks)
         if orphans:
             log.info("removing %d chunks left by an interrupted update", len(orphans))
             store.delete(orphans)
@@ -159,6 +186,7 @@ class WorkspaceIndex:
         started = time.monotonic()
         with self._write_lock:
             store, manifest, embedder = self._open()
+            self._verify_store(store, manifest)
             computed = embedder.computed
             self.rules.reset()
             found: dict[str, FileInfo] = {}
@@ -265,15 +293,25 @@ class WorkspaceIndex:
         new: dict[str, Chunk] = {}
         moved: dict[str, Chunk] = {}
         stale: list[str] = []
+        lexical_only: set[str] = set()
         for info, _, chunks in batch:
+            # What the store holds is what the manifest recorded; the catalog may be ahead.
+            record = manifest.files.get(info.path)
+            stored = set(record.keys) if record is not None and record.vectors else set()
             old = self.catalog.disk_chunks(info.path)
-            for key, chunk in chunks.items():
-                if key not in old:
-                    new[key] = chunk
-                elif (old[key].start_line, old[key].end_line) != (chunk.start_line, chunk.end_line):
-                    moved[key] = chunk
-            stale.extend(k for k in old if k not in chunks)
             self.catalog.set_file(info.path, chunks)
+            if len(chunks) - len(stored) > self._max_vectors - self._vector_count:
+                lexical_only.add(info.path)  # over the budget: no vectors, old ones go
+                stale.extend(stored)
+                self._vector_count -= len(stored)
+                continue
+            self._vector_count += len(chunks) - len(stored)
+            for key, chunk in chunks.items():
+                if key not in stored:
+                    new[key] = chunk
+                elif key not in old or _lines(old[key]) != _lines(chunk):
+                    moved[key] = chunk
+            stale.extend(k for k in stored if k not in chunks)
         present = store.existing(list(new))  # written before an interruption
         moved.update((k, new.pop(k)) for k in present)
         keys = list(new)
@@ -282,12 +320,16 @@ class WorkspaceIndex:
         store.relocate(list(moved), list(moved.values()))
         store.delete(stale)
         for info, sha, chunks in batch:
-            manifest.files[info.path] = FileRecord(info.size, info.mtime_ns, sha, list(chunks))
+            embedded = info.path not in lexical_only
+            manifest.files[info.path] = FileRecord(
+                info.size, info.mtime_ns, sha, list(chunks), embedded
+            )
 
     def _remove(self, store: ChunkStore, manifest: Manifest, path: str) -> None:
         record = manifest.files.pop(path, None)
-        if record is not None:
+        if record is not None and record.vectors:
             store.delete(record.keys)
+            self._vector_count -= len(record.keys)
         self.catalog.remove_file(path)
 
     def _checkpoint(self) -> None:
@@ -298,10 +340,10 @@ class WorkspaceIndex:
 
     def _stats(self, started: float, tally: _Tally, embedded: int) -> IndexStats:
         _, chunks = self.catalog.counts()
-        files = len(self._manifest.files) if self._manifest is not None else 0
+        records = self._manifest.files.values() if self._manifest is not None else []
         note, self._note = self._note, ""
         return IndexStats(
-            files=files,
+            files=len(records),
             chunks=chunks,
             seconds=round(time.monotonic() - started, 3),
             changed_files=tally.changed,
@@ -310,6 +352,7 @@ class WorkspaceIndex:
             skipped_files=tally.skipped,
             rebuilt=bool(note),
             note=note,
+            lexical_only_files=sum(not r.vectors for r in records),
         )
 
     # -- searching -----------------------------------------------------------------------
@@ -384,7 +427,7 @@ class WorkspaceIndex:
         if rel is None or self.catalog.buffer(rel) is None:
             return
         disk: dict[str, Chunk] | None = None
-        if rel in self.catalog.disk_paths():
+        if self.catalog.has_disk(rel):
             data = read_bytes(self.root, rel, self._max_bytes)
             text = decode(data) if data is not None else None
             disk = {c.key(): c for c in chunk_file(rel, text)} if text is not None else None
@@ -471,6 +514,11 @@ class WorkspaceIndex:
         if self._store is not None:
             self._store.close()
             self._store = None
+        self.catalog.close()
+
+
+def _lines(chunk: Chunk) -> tuple[int, int]:
+    return chunk.start_line, chunk.end_line
 
 
 def _same(record: FileRecord | None, info: FileInfo) -> bool:

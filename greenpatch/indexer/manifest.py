@@ -21,6 +21,7 @@ class FileRecord:
     mtime_ns: int
     sha1: str
     keys: list[str]
+    vectors: bool = True  # False: lexical only, the vector budget was spent (index.py)
 
 
 @dataclass(slots=True)
@@ -44,13 +45,18 @@ class Manifest:
             return cls(collection)
         return cls(collection, files)
 
+    def vector_count(self) -> int:
+        """Chunks whose vectors the store holds."""
+        return sum(len(r.keys) for r in self.files.values() if r.vectors)
+
     def save(self, path: Path) -> None:
         """Write atomically (a crash leaves the old manifest, never half a new one)."""
         data = {
             "format": FORMAT,
             "collection": self.collection,
             "files": {
-                p: [r.size, r.mtime_ns, r.sha1, r.keys] for p, r in sorted(self.files.items())
+                p: [r.size, r.mtime_ns, r.sha1, r.keys, r.vectors]
+                for p, r in sorted(self.files.items())
             },
         }
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ script) is ignored."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from typing import Protocol
 
 # A path-like word ending in a source extension, with or without directories.
 _PATH = re.compile(r"[\w.\-/\\]*\w\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|c|h|cpp|rb)\b")
@@ -16,19 +16,12 @@ _DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b")
 AMBIGUOUS = 3  # a bare file name defined by more files than this names none of them
 
 
-class PathIndex:
-    """Workspace paths by their suffixes of whole components, for suffix lookups."""
-
-    def __init__(self, paths: Iterable[str]) -> None:
-        self._by_suffix: dict[str, list[str]] = {}
-        for path in paths:
-            parts = path.split("/")
-            for i in range(len(parts)):
-                self._by_suffix.setdefault("/".join(parts[i:]), []).append(path)
+class Paths(Protocol):
+    """The workspace's searchable paths, looked up by suffix (the catalog)."""
 
     def lookup(self, suffix: str) -> list[str]:
         """Paths ending in `suffix` at a component boundary."""
-        return self._by_suffix.get(suffix.strip("/"), [])
+        ...
 
 
 def _candidates(query: str) -> list[tuple[str, int]]:
@@ -49,7 +42,7 @@ def _candidates(query: str) -> list[tuple[str, int]]:
     return [(suffix, keep) for _, suffix, keep in found]
 
 
-def mentioned_files(query: str, paths: PathIndex) -> list[str]:
+def mentioned_files(query: str, paths: Paths) -> list[str]:
     """Workspace files the query names, in the order it names them. A spelled path
     matches by its longest suffix that names at most AMBIGUOUS files."""
     out: dict[str, None] = {}

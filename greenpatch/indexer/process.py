@@ -31,7 +31,7 @@ from typing import Any
 
 from greenpatch import childproc, errors
 from greenpatch.errors import GreenpatchError, WorkspaceError
-from greenpatch.indexer.types import IndexStats, SearchResult
+from greenpatch.indexer.types import MAX_VECTORS, IndexStats, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,23 @@ IDLE_RELEASE_S = 60.0
 class IndexProcess:
     """The server's handle on a `WorkspaceIndex` running in a child process."""
 
-    def __init__(self, workspace: Path, *, chroma_url: str = "", embedding: str = "local") -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        *,
+        chroma_url: str = "",
+        embedding: str = "local",
+        max_vectors: int = MAX_VECTORS,
+    ) -> None:
         root = Path(workspace).resolve()
         if not root.is_dir():
             raise WorkspaceError(f"workspace {workspace} is not a directory")
-        config = {"workspace": str(root), "chroma_url": chroma_url, "embedding": embedding}
+        config = {
+            "workspace": str(root),
+            "chroma_url": chroma_url,
+            "embedding": embedding,
+            "max_vectors": max_vectors,
+        }
         self._proc, self._out, self._in = childproc.spawn("greenpatch.indexer.process", config)
         self._lock = threading.Lock()  # the table of requests
         self._send_lock = threading.Lock()
@@ -285,7 +297,9 @@ def _release_when_idle(index: Any) -> None:
 
 def _child_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m greenpatch.indexer.process")
-    parser.add_argument("config", help="JSON: workspace, chroma_url, embedding, log_level")
+    parser.add_argument(
+        "config", help="JSON: workspace, chroma_url, embedding, max_vectors, log_level"
+    )
     config = json.loads(parser.parse_args(argv).config)
     source, out = childproc.child_pipes()
     childproc.configure_logging(config, "index")
@@ -298,6 +312,7 @@ def _child_main(argv: list[str]) -> int:
             Path(config["workspace"]),
             chroma_url=config.get("chroma_url", ""),
             embedding=config.get("embedding", "local"),
+            max_vectors=config.get("max_vectors", MAX_VECTORS),
         )
     except Exception as exc:
         out.send(("error", 0, (type(exc).__name__, str(exc))))

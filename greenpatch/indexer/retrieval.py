@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -54,10 +54,12 @@ NAMES_ONLY_SYMBOL_WEIGHT = 3.0
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
-    """Ranked keys (chunk keys or paths) with the score each ranking gave them."""
+    """Ranked keys (chunk keys or paths) with the score each ranking gave them, and for
+    chunk keys the file of each."""
 
     keys: list[str]
     scores: dict[str, float]
+    paths: dict[str, str] = field(default_factory=dict)
 
 
 def _ranked(pairs: list[tuple[str, float]]) -> Ranked:
@@ -75,20 +77,19 @@ def dense_ranking(catalog: Catalog, store: ChunkStore, embedder: Embedder, query
     replaced by their buffer chunks' vectors."""
     qvec = embedder.embed([query])[0]
     overlaid = catalog.buffer_paths()
-    path_of = catalog.path_of()
     extra = sum(len(catalog.disk_keys(p)) for p in overlaid)
-    pairs = [
-        (k, s)
-        for k, s in store.query(qvec, CANDIDATES + extra)
-        if k in path_of and path_of[k] not in overlaid
-    ]
+    stored = store.query(qvec, CANDIDATES + extra)
+    path_of = catalog.paths_of(k for k, _ in stored)  # chunks still searchable
+    pairs = [(k, s) for k, s in stored if k in path_of and path_of[k] not in overlaid]
     for path in overlaid:
         buf = catalog.buffer(path)
         if buf is None:
             continue
         pairs.extend((k, float(np.dot(v, qvec))) for k, v in buf.vectors.items())
+        path_of.update(dict.fromkeys(buf.vectors, path))
     pairs.sort(key=lambda kv: -kv[1])
-    return _ranked(pairs[:CANDIDATES])
+    top = pairs[:CANDIDATES]
+    return Ranked([k for k, _ in top], dict(top), {k: path_of[k] for k, _ in top})
 
 
 def symbol_ranking(catalog: Catalog, query: str) -> Ranked:
@@ -97,12 +98,11 @@ def symbol_ranking(catalog: Catalog, query: str) -> Ranked:
     neither BM25's bag of split words nor a sentence embedding captures exactly."""
     found: dict[str, int] = {}
     for word in dict.fromkeys(_IDENT.findall(query)):
-        keys = catalog.defining(word)
-        if 0 < len(keys) <= GENERIC_NAME:
-            for key in keys:
-                found[key] = min(found.get(key, GENERIC_NAME), len(keys))
+        keys = catalog.defining(word, GENERIC_NAME)
+        for key in keys:
+            found[key] = min(found.get(key, GENERIC_NAME), len(keys))
     order = sorted(found, key=lambda k: found[k])
-    return Ranked(order, {k: 1.0 / found[k] for k in order})
+    return Ranked(order, {k: 1.0 / found[k] for k in order}, catalog.paths_of(order))
 
 
 Texts = Callable[[list[tuple[str, Chunk]]], dict[str, str]]
@@ -127,7 +127,9 @@ def search(
     dense = dense_ranking(catalog, store, embedder, query) if mode != "bm25" else Ranked([], {})
     if files:
         ranking = file_ranking(lexical, dense, mode)
-        return _file_results(catalog, texts, _chunk_order(lexical, dense, mode), ranking, top_k)
+        path_of = {**lexical.path_of, **dense.paths}
+        order = _chunk_order(lexical, dense, mode)
+        return _file_results(catalog, texts, order, path_of, ranking, top_k)
     top = _chunk_order_scored(lexical, dense, mode)[:top_k]
     return _chunk_results(catalog, texts, top)
 
@@ -158,19 +160,20 @@ class Lexical:
 def lexical_signals(catalog: Catalog, query: str) -> Lexical:
     tokens = code_tokens(query)
     with catalog.lock:
-        chunks = _ranked(catalog.chunk_bm25.search(tokens, CANDIDATES))
-        files = _ranked(catalog.file_bm25.search(tokens, CANDIDATES))
-        paths = _ranked(catalog.path_bm25.search(tokens, CANDIDATES))
-        path_of = catalog.path_of()
-        mentioned = mentioned_files(query, catalog.path_index())
-    return Lexical(query, chunks, files, paths, symbol_ranking(catalog, query), mentioned, path_of)
+        chunks = _ranked(catalog.search("chunks", tokens, CANDIDATES))
+        files = _ranked(catalog.search("files", tokens, CANDIDATES))
+        paths = _ranked(catalog.search("paths", tokens, CANDIDATES))
+        symbols = symbol_ranking(catalog, query)
+        path_of = {**catalog.paths_of(chunks.keys), **symbols.paths}
+        mentioned = mentioned_files(query, catalog)
+    return Lexical(query, chunks, files, paths, symbols, mentioned, path_of)
 
 
 def file_ranking(
     lexical: Lexical, dense: Ranked, mode: Mode, weights: Weights = WEIGHTS
 ) -> list[tuple[str, float]]:
     """Files, best first, with the score the mode gives them."""
-    path_of = lexical.path_of
+    path_of = {**lexical.path_of, **dense.paths}
     if mode == "bm25":
         return [(p, lexical.files.scores[p]) for p in lexical.files.keys]
     dense_files = files_by_best_chunk(dense.keys, path_of)
@@ -216,12 +219,12 @@ def _file_results(
     catalog: Catalog,
     texts: Texts,
     chunk_order: list[str],
+    path_of: dict[str, str],
     ranking: list[tuple[str, float]],
     top_k: int,
 ) -> list[SearchResult]:
     """Each file with its representative chunk: its best in the chunk ranking."""
     best_chunk: dict[str, str] = {}
-    path_of = catalog.path_of()
     for key in chunk_order:
         best_chunk.setdefault(path_of.get(key, ""), key)
     picks: list[tuple[str, float, Chunk]] = []

@@ -50,6 +50,7 @@ class LiveIndex:
                 root,
                 chroma_url=settings.index.chroma_url,
                 embedding=settings.models.embedding,
+                max_vectors=settings.index.max_vectors,
             )
         except (GreenpatchError, OSError) as exc:
             self.ls.tell(f"Greenpatch: no index ({exc})", types.MessageType.Warning)

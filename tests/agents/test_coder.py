@@ -195,3 +195,26 @@ def test_functions_of_the_same_file_the_shown_one_calls_are_shown_too() -> None:
     assert change.new_text == PAGES.replace(
         "return total // per_page", "return -(-total // per_page)"
     )
+
+
+def test_a_new_constant_the_fix_reads_is_kept_and_an_example_is_not() -> None:
+    unit = unit_named("durations/parse.py", UNITS_SOURCE, "parse_duration")
+    assert unit is not None
+    reply = (
+        "```python\n"
+        '_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}\n\n\n'
+        "def parse_duration(text):\n"
+        "    return sum(int(n) * _SECONDS[u] for n, u in _PART.findall(text))\n\n\n"
+        'example = parse_duration("1h")\n'
+        "print(example)\n"
+        "```"
+    )
+    [change] = splice_units(reply, [unit], {"durations/parse.py": UNITS_SOURCE}.get)
+    assert change.new_text is not None
+    assert '_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}\n\n\ndef parse_duration' in (
+        change.new_text
+    )
+    assert "example" not in change.new_text and "print" not in change.new_text
+    namespace: dict[str, object] = {}
+    exec(compile(change.new_text, "parse.py", "exec"), namespace)
+    assert namespace["parse_duration"]("1h30m") == 5400  # type: ignore[operator]

@@ -244,3 +244,48 @@ def test_pause_holds_background_update(shop: Path) -> None:
         assert future.result(timeout=60).files == 4
     finally:
         ix.stop()
+
+
+WORDS = {
+    "shop/cart.py": "cart",
+    "shop/payment.py": "charge",
+    "util/strings.py": "slugify",
+    "README.md": "shop",
+}
+
+
+def test_past_the_vector_budget_files_are_searched_by_their_words(shop: Path) -> None:
+    # cart.py has 3 chunks, payment.py, strings.py and README.md one each: 6 chunks, 5 fit,
+    # so whichever file comes last in the walk gets no vectors.
+    ix = WorkspaceIndex(shop, max_vectors=5, embedder=_HashEmbedder())
+    try:
+        stats = ix.update()
+        assert (stats.files, stats.chunks, stats.lexical_only_files) == (4, 6, 1)
+        assert stats.embedded_chunks in (3, 5)
+        dense = {r.path for r in ix.search("x", top_k=20, mode="dense")}
+        (lexical_only,) = set(WORDS) - dense
+        assert lexical_only in _paths(ix, WORDS[lexical_only], mode="bm25")
+    finally:
+        ix.stop()
+    again = WorkspaceIndex(shop, max_vectors=5, embedder=_HashEmbedder())
+    try:  # the budget is remembered: a restart embeds nothing
+        stats = again.update()
+        assert (stats.changed_files, stats.embedded_chunks, stats.lexical_only_files) == (0, 0, 1)
+    finally:
+        again.stop()
+
+
+def test_a_lost_catalog_is_rebuilt_from_the_files_without_embedding_again(shop: Path) -> None:
+    ix = WorkspaceIndex(shop)
+    ix.update()
+    ix.stop()
+    (shop / ".greenpatch/index/catalog.sqlite").write_bytes(b"garbage" * 1000)
+    again = WorkspaceIndex(shop)
+    try:
+        stats = again.update()
+        assert stats.rebuilt and "catalog" in stats.note
+        assert (stats.changed_files, stats.embedded_chunks) == (4, 0)  # vectors were kept
+        assert again.search("charge credit card", top_k=1)[0].path == "shop/payment.py"
+        assert _paths(again, "make a URL slug from a title", mode="dense")[0] == "util/strings.py"
+    finally:
+        again.stop()

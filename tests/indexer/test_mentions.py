@@ -3,21 +3,32 @@
 from greenpatch.indexer.catalog import Catalog
 from greenpatch.indexer.chunking import chunk_file
 from greenpatch.indexer.fusion import files_by_chunk_sum
-from greenpatch.indexer.mentions import PathIndex, mentioned_files
+from greenpatch.indexer.mentions import mentioned_files
 from greenpatch.indexer.retrieval import Ranked, file_ranking, is_test_path, lexical_signals
 
-PATHS = PathIndex(
-    [
-        "src/requests/sessions.py",
-        "src/requests/models.py",
-        "sphinx/ext/autodoc/__init__.py",
-        "sphinx/config.py",
-        "tests/test_sessions.py",
-        "a/util.py",
-        "b/util.py",
-        "c/util.py",
-        "d/util.py",
-    ]
+
+def _catalog(files: dict[str, str]) -> Catalog:
+    catalog = Catalog()
+    for path, text in files.items():
+        catalog.set_file(path, {c.key(): c for c in chunk_file(path, text)})
+    return catalog
+
+
+PATHS = _catalog(
+    dict.fromkeys(
+        [
+            "src/requests/sessions.py",
+            "src/requests/models.py",
+            "sphinx/ext/autodoc/__init__.py",
+            "sphinx/config.py",
+            "tests/test_sessions.py",
+            "a/util.py",
+            "b/util.py",
+            "c/util.py",
+            "d/util.py",
+        ],
+        "x = 1\n",
+    )
 )
 
 
@@ -54,13 +65,6 @@ def test_decayed_sum_prefers_files_with_several_matches() -> None:
     path_of = {"a1": "a.py", "a2": "a.py", "b1": "b.py", "b2": "b.py"}
     assert files_by_chunk_sum(pairs, path_of, 0.5) == ["b.py", "a.py"]
     assert files_by_chunk_sum(pairs, path_of, 0.0) == ["a.py", "b.py"]
-
-
-def _catalog(files: dict[str, str]) -> Catalog:
-    catalog = Catalog()
-    for path, text in files.items():
-        catalog.set_file(path, {c.key(): c for c in chunk_file(path, text)})
-    return catalog
 
 
 def test_named_file_and_test_demotion_shape_the_file_ranking() -> None:
