@@ -27,7 +27,7 @@ export interface ServerSettings {
     maxIterations: number;
     approval: Approval;
     sandbox: { backend: SandboxBackend; timeoutS: number; dockerImage: string };
-    index: { enabled: boolean; chromaUrl: string };
+    index: { enabled: boolean; chromaUrl: string; maxVectors: number };
     logLevel: string;
 }
 
@@ -96,7 +96,11 @@ export function toServerSettings(config: Config): ServerSettings {
             timeoutS: num(config, 'sandbox.timeoutS', 120),
             dockerImage: str(config, 'sandbox.dockerImage', 'python:3.11-slim') || 'python:3.11-slim',
         },
-        index: { enabled: bool(config, 'index.enabled', true), chromaUrl: str(config, 'index.chromaUrl', '') },
+        index: {
+            enabled: bool(config, 'index.enabled', true),
+            chromaUrl: str(config, 'index.chromaUrl', ''),
+            maxVectors: num(config, 'index.maxVectors', 100000),
+        },
         logLevel: oneOf(config, 'logLevel', ['debug', 'info', 'warning', 'error'], 'info'),
     };
 }

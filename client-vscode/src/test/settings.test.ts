@@ -20,7 +20,7 @@ test('defaults map to the server defaults, empty model names left out', () => {
         maxIterations: 4,
         approval: 'review',
         sandbox: { backend: 'auto', timeoutS: 120, dockerImage: 'python:3.11-slim' },
-        index: { enabled: true, chromaUrl: '' },
+        index: { enabled: true, chromaUrl: '', maxVectors: 100000 },
         logLevel: 'info',
     });
 });
@@ -43,6 +43,7 @@ test('flat VS Code keys become the nested camelCase object', () => {
             'sandbox.dockerImage': 'python:3.12',
             'index.enabled': false,
             'index.chromaUrl': 'http://chroma:8000',
+            'index.maxVectors': 0,
             logLevel: 'debug',
         }),
     );
@@ -57,7 +58,7 @@ test('flat VS Code keys become the nested camelCase object', () => {
     assert.equal(s.maxIterations, 2);
     assert.equal(s.approval, 'auto');
     assert.deepEqual(s.sandbox, { backend: 'docker', timeoutS: 30, dockerImage: 'python:3.12' });
-    assert.deepEqual(s.index, { enabled: false, chromaUrl: 'http://chroma:8000' });
+    assert.deepEqual(s.index, { enabled: false, chromaUrl: 'http://chroma:8000', maxVectors: 0 });
     assert.equal(s.logLevel, 'debug');
 });
 
