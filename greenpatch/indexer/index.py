@@ -371,6 +371,10 @@ class WorkspaceIndex:
             files=files,
             mode=mode,
             texts=self._texts,
+            # Nothing embedded (the budget is 0, or spent on none of these): do not load
+            # the model and the store to embed a query that can match nothing.
+            vectors=self._vector_count > 0
+            or (self._max_vectors > 0 and bool(self.catalog.buffer_paths())),
         )
 
     def _texts(self, chunks: list[tuple[str, Chunk]]) -> dict[str, str]:
@@ -435,7 +439,7 @@ class WorkspaceIndex:
 
     def _embed_buffer(self, rel: str) -> None:
         buf = self.catalog.buffer(rel)
-        if buf is None:
+        if buf is None or self._max_vectors <= 0:
             return
         store, _, embedder = self._open()
         missing = [k for k in buf.chunks if k not in buf.vectors]

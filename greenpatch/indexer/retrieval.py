@@ -118,13 +118,16 @@ def search(
     files: bool,
     mode: Mode,
     texts: Texts | None = None,
+    vectors: bool = True,
 ) -> list[SearchResult]:
     """Chunk-level (or, with files=True, file-level) results for a plain-language query.
     `texts` gives the texts of saved files' chunks (the catalog keeps none); by default
-    the store's."""
+    the store's. `vectors=False` says there are none to search (nothing is embedded)."""
     texts = texts or (lambda chunks: store.texts([k for k, _ in chunks]))
     lexical = lexical_signals(catalog, query)
-    dense = dense_ranking(catalog, store, embedder, query) if mode != "bm25" else Ranked([], {})
+    dense = Ranked([], {})
+    if mode != "bm25" and vectors:
+        dense = dense_ranking(catalog, store, embedder, query)
     if files:
         ranking = file_ranking(lexical, dense, mode)
         path_of = {**lexical.path_of, **dense.paths}

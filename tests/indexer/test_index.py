@@ -289,3 +289,26 @@ def test_a_lost_catalog_is_rebuilt_from_the_files_without_embedding_again(shop: 
         assert _paths(again, "make a URL slug from a title", mode="dense")[0] == "util/strings.py"
     finally:
         again.stop()
+
+
+class _NoEmbedder:
+    """Fails the test if anything is embedded."""
+
+    model_id = "test/none"
+
+    def embed(self, texts: list[str]) -> Matrix:
+        assert not texts, f"embedded {texts[:1]}"
+        return np.zeros((0, 8), dtype=np.float32)
+
+
+def test_with_no_vector_budget_nothing_is_embedded_not_even_a_query(shop: Path) -> None:
+    ix = WorkspaceIndex(shop, max_vectors=0, embedder=_NoEmbedder())
+    try:
+        stats = ix.update()
+        assert (stats.embedded_chunks, stats.lexical_only_files) == (0, 4)
+        ix.set_buffer(str(shop / "util/strings.py"), "def shout(s):\n    return s.upper()\n")
+        ix.wait_idle(30)
+        assert ix.search("charge credit card", top_k=1)[0].path == "shop/payment.py"
+        assert ix.search("shout", top_k=1)[0].symbol == "shout"
+    finally:
+        ix.stop()
