@@ -271,31 +271,56 @@ def _add_helpers(
         for name, src in new_defs.items()
         if name not in defined and not name.lower().startswith("test")
     ]
-    read = _names_read([new_defs.get(u.name, "") for u in units] + helpers)
-    constants = [src for name, src in new_assigns.items() if name not in defined and name in read]
+    # Constants the new functions read, and those that these read in turn.
+    read = _free_names([new_defs.get(u.name, "") for u in units] + helpers)
+    wanted: set[str] = set()
+    while fresh := {n for n in read & new_assigns.keys() if n not in defined | wanted}:
+        wanted |= fresh
+        read = _free_names([new_assigns[n] for n in fresh])
+    constants = [src for name, src in new_assigns.items() if name in wanted]
     if not helpers and not constants:
         return text
     first = min(
         (u for u in units_in(units[0].path, text) if u.qualname in {v.qualname for v in units}),
         key=lambda u: u.start,
     )
+    # Helpers first: a constant may call one when the module loads; functions read the
+    # constants only when called.
     lines = text.splitlines(keepends=True)
-    block = "".join(c.rstrip() + "\n" for c in constants) + "\n\n" * bool(constants)
-    block += "".join(textwrap.dedent(h).rstrip() + "\n\n\n" for h in helpers)
+    block = "".join(textwrap.dedent(h).rstrip() + "\n\n\n" for h in helpers)
+    block += "".join(c.rstrip() + "\n" for c in constants) + "\n\n" * bool(constants)
     lines[first.start - 1 : first.start - 1] = [block]
     return "".join(lines)
 
 
-def _names_read(sources: Sequence[str]) -> set[str]:
-    """Names that the code reads."""
+def _free_names(sources: Sequence[str]) -> set[str]:
+    """Names the code reads that it does not bind itself (parameters, local assignments,
+    loop variables): the module-level names it depends on."""
     names: set[str] = set()
     for src in sources:
         try:
             tree = ast.parse(textwrap.dedent(src))
         except SyntaxError:
             continue
-        names.update(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+        scopes: list[ast.AST] = [n for n in ast.walk(tree) if isinstance(n, _SCOPES)]
+        for scope in scopes or [tree]:
+            nodes = list(ast.walk(scope))
+            bound = {n.id for n in nodes if isinstance(n, ast.Name) and not _reads(n)}
+            bound |= {a.arg for n in nodes if isinstance(n, ast.arguments) for a in _args(n)}
+            names |= {n.id for n in nodes if isinstance(n, ast.Name) and _reads(n)} - bound
     return names
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _reads(name: ast.Name) -> bool:
+    return isinstance(name.ctx, ast.Load)
+
+
+def _args(arguments: ast.arguments) -> list[ast.arg]:
+    extra = [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    return [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, *extra]
 
 
 def _add_imports(text: str, imports: Sequence[str]) -> str:

@@ -142,14 +142,16 @@ class WorkspaceIndex:
         return not self._chroma_url and not store_dir(self.index_dir).exists()
 
     def _reconcile(self, manifest: Manifest) -> None:
-        """Files the catalog and the manifest disagree on are indexed again: the catalog
-        takes a file before its vectors are stored, the manifest after, so an interrupted
-        update leaves the catalog ahead (and a deleted or rebuilt catalog, behind)."""
-        counts = self.catalog.chunk_counts()
-        for path, rec in list(manifest.files.items()):
-            if counts.pop(path, 0) != len(rec.keys):
-                del manifest.files[path]
-        for path in counts:
+        """Files the catalog and the manifest disagree on (by content hash) are read again:
+        the catalog takes a file before its vectors are stored, the manifest after, so an
+        interrupted update leaves the catalog ahead (and a rebuilt catalog, behind). Their
+        records stay, with what the store holds for them, so no vector is computed again."""
+        hashes = self.catalog.file_hashes()
+        for path, rec in manifest.files.items():
+            indexed = hashes.pop(path, None)
+            if (rec.keys or indexed is not None) and indexed != rec.sha1:
+                rec.size, rec.mtime_ns, rec.sha1 = -1, -1, ""  # unlike any file: read again
+        for path in hashes:  # not in the manifest: from an interrupted update
             self.catalog.remove_file(path)
 
     def _verify_store(self, store: ChunkStore, manifest: Manifest) -> None:
@@ -175,6 +177,7 @@ class WorkspaceIndex:
             if rec.vectors and len(chunks) != len(rec.keys):  # the store lost some: again
                 del manifest.files[path]
                 orphans.extend(chunks)
+        self._vector_count = manifest.vector_count()
         if orphans:
             log.info("removing %d chunks left by an interrupted update", len(orphans))
             store.delete(orphans)
@@ -294,18 +297,19 @@ class WorkspaceIndex:
         moved: dict[str, Chunk] = {}
         stale: list[str] = []
         lexical_only: set[str] = set()
-        for info, _, chunks in batch:
+        counted = 0  # the change in vectors stored, once the store has taken the batch
+        for info, sha, chunks in batch:
             # What the store holds is what the manifest recorded; the catalog may be ahead.
             record = manifest.files.get(info.path)
             stored = set(record.keys) if record is not None and record.vectors else set()
             old = self.catalog.disk_chunks(info.path)
-            self.catalog.set_file(info.path, chunks)
-            if len(chunks) - len(stored) > self._max_vectors - self._vector_count:
+            self.catalog.set_file(info.path, chunks, sha)
+            if len(chunks) - len(stored) > self._max_vectors - self._vector_count - counted:
                 lexical_only.add(info.path)  # over the budget: no vectors, old ones go
                 stale.extend(stored)
-                self._vector_count -= len(stored)
+                counted -= len(stored)
                 continue
-            self._vector_count += len(chunks) - len(stored)
+            counted += len(chunks) - len(stored)
             for key, chunk in chunks.items():
                 if key not in stored:
                     new[key] = chunk
@@ -319,6 +323,7 @@ class WorkspaceIndex:
         store.upsert(keys, [new[k] for k in keys], vectors)
         store.relocate(list(moved), list(moved.values()))
         store.delete(stale)
+        self._vector_count += counted
         for info, sha, chunks in batch:
             embedded = info.path not in lexical_only
             manifest.files[info.path] = FileRecord(
@@ -431,11 +436,14 @@ class WorkspaceIndex:
         if rel is None or self.catalog.buffer(rel) is None:
             return
         disk: dict[str, Chunk] | None = None
+        sha = ""
         if self.catalog.has_disk(rel):
             data = read_bytes(self.root, rel, self._max_bytes)
             text = decode(data) if data is not None else None
             disk = {c.key(): c for c in chunk_file(rel, text)} if text is not None else None
-        self.catalog.drop_buffer(rel, disk)
+            if disk and data is not None:
+                sha = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+        self.catalog.drop_buffer(rel, disk, sha)
 
     def _embed_buffer(self, rel: str) -> None:
         buf = self.catalog.buffer(rel)

@@ -218,3 +218,28 @@ def test_a_new_constant_the_fix_reads_is_kept_and_an_example_is_not() -> None:
     namespace: dict[str, object] = {}
     exec(compile(change.new_text, "parse.py", "exec"), namespace)
     assert namespace["parse_duration"]("1h30m") == 5400  # type: ignore[operator]
+
+
+def test_a_local_name_of_the_fix_is_not_taken_for_a_constant_and_constants_chain() -> None:
+    unit = unit_named("durations/parse.py", UNITS_SOURCE, "parse_duration")
+    assert unit is not None
+    reply = (
+        "```python\n"
+        "def _seconds(unit):\n    return _TABLE[unit]\n\n\n"
+        "_HOUR = 3600\n"
+        '_TABLE = {"d": 24 * _HOUR, "h": _HOUR, "m": 60, "s": 1}\n'
+        '_CACHE = {u: _seconds(u) for u in "dhms"}\n\n\n'
+        "def parse_duration(text):\n"
+        "    result = 0\n"
+        "    for n, u in _PART.findall(text):\n"
+        "        result += int(n) * _CACHE[u]\n"
+        "    return result\n\n\n"
+        'result = parse_duration("1h")\n'
+        "```"
+    )
+    [change] = splice_units(reply, [unit], {"durations/parse.py": UNITS_SOURCE}.get)
+    assert change.new_text is not None
+    assert "\nresult = " not in change.new_text  # the usage example, not a constant
+    namespace: dict[str, object] = {}
+    exec(compile(change.new_text, "parse.py", "exec"), namespace)  # imports cleanly
+    assert namespace["parse_duration"]("1d1h30m") == 86400 + 3600 + 1800  # type: ignore[operator]
