@@ -76,7 +76,6 @@ class Buffer:
     text: str
     chunks: dict[str, Chunk]
     disk: dict[str, Chunk]
-    disk_sha1: str
     vectors: dict[str, Matrix] = field(default_factory=dict)
 
 
@@ -152,7 +151,7 @@ class Catalog:
         with self.lock:
             buf = self._buffers.get(path)
             if buf is not None:
-                buf.disk, buf.disk_sha1 = _without_texts(chunks), sha1
+                buf.disk = _without_texts(chunks)  # drop_buffer is told the hash again
             else:
                 self._replace(path, chunks, sha1)
             self._db.commit()
@@ -186,15 +185,15 @@ class Catalog:
         with self.lock:
             old = self._buffers.get(path)
             if old is None:
-                disk, sha1 = self._rows(path), self._sha1(path)
+                disk = self._rows(path)
                 self._db.execute(
                     "INSERT OR REPLACE INTO overlaid VALUES (?, ?)", (path, os.getpid())
                 )
                 vectors = {}
             else:
-                disk, sha1 = old.disk, old.disk_sha1
+                disk = old.disk
                 vectors = {k: v for k, v in old.vectors.items() if k in chunks}
-            self._buffers[path] = Buffer(text, dict(chunks), disk, sha1, vectors)
+            self._buffers[path] = Buffer(text, dict(chunks), disk, vectors)
             self._replace(path, chunks, "")
             self._db.commit()
 
@@ -337,10 +336,6 @@ class Catalog:
             (path,),
         )
         return {row[0]: _chunk(row[1:]) for row in rows}
-
-    def _sha1(self, path: str) -> str:
-        row = self._db.execute("SELECT sha1 FROM files WHERE path = ?", (path,)).fetchone()
-        return row[0] if row else ""
 
     def _replace(self, path: str, chunks: dict[str, Chunk], sha1: str) -> None:
         """Make `chunks` the searchable state of `path` (no commit)."""

@@ -257,7 +257,7 @@ class WorkspaceIndex:
                 if info.path in manifest.files:
                     self._remove(store, manifest, info.path)
                 continue
-            sha = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+            sha = _sha1(data)
             record = manifest.files.get(info.path)
             if record is not None and record.sha1 == sha:  # touched, not changed
                 record.size, record.mtime_ns = info.size, info.mtime_ns
@@ -395,11 +395,7 @@ class WorkspaceIndex:
         for path, items in by_path.items():
             record = manifest.files.get(path) if manifest is not None else None
             data = read_bytes(self.root, path, self._max_bytes) if record is not None else None
-            as_indexed = (
-                record is not None
-                and data is not None
-                and hashlib.sha1(data, usedforsecurity=False).hexdigest() == record.sha1
-            )
+            as_indexed = record is not None and data is not None and _sha1(data) == record.sha1
             text = decode(data) if as_indexed and data is not None else None
             if text is None:
                 rest.extend(key for key, _ in items)
@@ -442,7 +438,7 @@ class WorkspaceIndex:
             text = decode(data) if data is not None else None
             disk = {c.key(): c for c in chunk_file(rel, text)} if text is not None else None
             if disk and data is not None:
-                sha = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+                sha = _sha1(data)
         self.catalog.drop_buffer(rel, disk, sha)
 
     def _embed_buffer(self, rel: str) -> None:
@@ -527,6 +523,11 @@ class WorkspaceIndex:
             self._store.close()
             self._store = None
         self.catalog.close()
+
+
+def _sha1(data: bytes) -> str:
+    """A file's content hash, as the manifest and the catalog record it."""
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
 def _lines(chunk: Chunk) -> tuple[int, int]:
