@@ -183,6 +183,9 @@ def walk(
             continue
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if not _utf8(rel):
+                log.warning("skipping %r: its name is not UTF-8", rel)
+                continue
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if not rules.ignored(rel, True):
@@ -195,11 +198,21 @@ def walk(
                 yield info
 
 
+def _utf8(rel: str) -> bool:
+    """Whether a path decoded from the file system is valid UTF-8 (Python keeps undecodable
+    bytes as lone surrogates; the catalog, Chroma, JSON and LSP URIs all need real text)."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def stat_file(
     root: Path, rel: str, rules: IgnoreRules, max_bytes: int = MAX_FILE_BYTES
 ) -> FileInfo | None:
     """FileInfo when rel is an indexable regular file right now, else None."""
-    if rules.ignored(rel, False):
+    if not _utf8(rel) or rules.ignored(rel, False):
         return None
     path = root / rel
     try:

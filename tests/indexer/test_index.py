@@ -233,6 +233,20 @@ def test_binary_huge_and_undecodable_files_are_skipped(shop: Path) -> None:
         ix.stop()
 
 
+def test_a_file_named_in_bytes_that_are_not_utf8_is_skipped_not_fatal(shop: Path) -> None:
+    bad = os.fsdecode(b"caf\xe9")  # how Python hands back a Latin-1 name on a UTF-8 system
+    (shop / f"{bad}.py").write_text("def brew_espresso():\n    return 1\n")
+    (shop / bad).mkdir()
+    (shop / bad / "inner.py").write_text("def brew_latte():\n    return 2\n")
+    ix = WorkspaceIndex(shop, embedder=_HashEmbedder())
+    try:
+        assert ix.update().files == 4
+        ix.apply_paths([f"{bad}.py", bad])  # the watcher's route
+        assert _paths(ix, "charge credit card", mode="bm25")[0] == "shop/payment.py"
+    finally:
+        ix.stop()
+
+
 def test_pause_holds_background_update(shop: Path) -> None:
     ix = WorkspaceIndex(shop)
     try:
