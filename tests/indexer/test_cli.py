@@ -1,11 +1,16 @@
 """`greenpatch index` and `greenpatch search` through the real CLI entry point."""
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from greenpatch.cli import main
+from tests.indexer.conftest import write_tree
 
 
 def test_index_then_search_json(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,3 +38,30 @@ def test_index_then_search_json(shop: Path, capsys: pytest.CaptureFixture[str]) 
 def test_missing_workspace_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["index", "--workspace", str(tmp_path / "nope")]) == 1
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_two_processes_indexing_one_workspace_at_once_leave_it_whole(tmp_path: Path) -> None:
+    # A server's index process and a `greenpatch index` in a terminal share the catalog,
+    # the Chroma store and the manifest. Both must finish, and a third run must find
+    # nothing to do and every file searchable.
+    root = tmp_path / "ws"
+    for n in range(300):
+        write_tree(root, {f"pkg{n % 7}/mod{n}.py": f"def handler_{n}(request):\n    return {n}\n"})
+    env = {**os.environ, "GREENPATCH_INDEX__MAX_VECTORS": "40"}  # some vectors, quickly
+    cli = [sys.executable, "-m", "greenpatch.cli"]
+    argv = [*cli, "index", "--workspace", str(root), "--json"]
+    runs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)]
+    time.sleep(0.3)
+    runs.append(subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for run in runs:
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err.decode()
+        assert json.loads(out)["files"] == 300
+
+    third = subprocess.run(argv, env=env, capture_output=True, timeout=300, check=True)
+    stats = json.loads(third.stdout)
+    assert (stats["files"], stats["changed_files"], stats["embedded_chunks"]) == (300, 0, 0)
+    for n in (0, 151, 299):
+        search = [*cli, "search", "--workspace", str(root), "--json", f"handler_{n}"]
+        found = json.loads(subprocess.run(search, env=env, capture_output=True, check=True).stdout)
+        assert found["results"][0]["path"] == f"pkg{n % 7}/mod{n}.py"
