@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PROJECTS = HERE / "projects"
@@ -190,8 +191,36 @@ def _greenpatch_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def run_project(project: Project, model: str | None, timeout: float) -> Outcome:
-    """Let `greenpatch run` fix a private copy of the project, then judge it by its tests."""
+def _transcript(work: Path) -> list[dict[str, Any]]:
+    """The lines of the run's transcripts: a run killed at the timeout leaves them too."""
+    rows = []
+    for path in sorted((work / ".greenpatch" / "runs").glob("*.jsonl")):
+        for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rows.append(json.loads(raw))
+            except ValueError:
+                continue  # a line the kill cut short
+    return rows
+
+
+def _killed_run(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, str]:
+    """What a run with no result spent: its calls, its iterations, and where it was."""
+    calls = [line for line in lines if line.get("type") == "call"]
+    events = [line for line in lines if line.get("type") == "event"]
+    iterations = max((int(e.get("iteration") or 0) for e in events), default=0)
+    where = ""
+    if lines:
+        last = lines[-1]
+        what = last.get("role") if last.get("type") == "call" else last.get("message")
+        where = f"; last: {last.get('type')} {str(what)[:120]}"
+    return calls, iterations, where
+
+
+def run_project(
+    project: Project, model: str | None, timeout: float, keep: Path | None = None
+) -> Outcome:
+    """Let `greenpatch run` fix a private copy of the project, then judge it by its tests.
+    With `keep`, the run's transcripts are copied to keep/<project>/."""
     label = model or "(default)"
     with tempfile.TemporaryDirectory(prefix=f"bugfix-{project.name}-") as tmp:
         work = copy_project(project, Path(tmp) / project.name)
@@ -203,22 +232,27 @@ def run_project(project: Project, model: str | None, timeout: float) -> Outcome:
         code, out, err = _execute(cmd, work, timeout, _greenpatch_env())
         wall = time.monotonic() - started
         result = _parse_result(out)
-        if code is None:
-            status, message = "timeout", f"no result after {timeout:.0f}s"
-        elif result is None:
-            status, message = "error", _last_line(err) or f"greenpatch exited {code}"
-        else:
+        if result is not None:
             status, message = str(result.get("status", "?")), str(result.get("message", ""))
+            calls, iterations = list(result.get("calls", [])), int(result.get("iterations", 0))
+        else:
+            calls, iterations, where = _killed_run(_transcript(work))
+            if code is None:
+                status, message = "timeout", f"no result after {timeout:.0f}s{where}"
+            else:
+                status = "error"
+                message = (_last_line(err) or f"greenpatch exited {code}") + where
+        if keep is not None and (work / ".greenpatch" / "runs").is_dir():
+            shutil.copytree(work / ".greenpatch" / "runs", keep / project.name, dirs_exist_ok=True)
         changed = _tests_digest(work) != tests_before
         green, summary = run_tests(work)
-        calls = list(result.get("calls", [])) if result else []
         return Outcome(
             name=project.name,
             model=label,
             status=status,
             solved=green and not changed,
             tests_changed=changed,
-            iterations=int(result.get("iterations", 0)) if result else 0,
+            iterations=iterations,
             wall_s=round(wall, 2),
             duration_s=float(result.get("duration_s", 0.0)) if result else 0.0,
             prompt_tokens=sum(int(c.get("prompt_tokens", 0)) for c in calls),
@@ -227,6 +261,10 @@ def run_project(project: Project, model: str | None, timeout: float) -> Outcome:
             calls=len(calls),
             message=f"{message} | tests: {summary}",
         )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
 def _parse_result(stdout: str) -> dict[str, object] | None:
@@ -344,6 +382,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per project run")
     p.add_argument("--jobs", type=int, default=1, help="projects checked at once (--check)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--keep", type=Path, help="copy each run's transcripts to KEEP/<project>/")
     return p
 
 
@@ -364,7 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcomes = []
             for project in projects:
                 chosen = reference_script(project, Path(scripts)) if args.reference else model
-                outcome = run_project(project, chosen, args.timeout)
+                keep = args.keep / _slug(model or "default") if args.keep else None
+                outcome = run_project(project, chosen, args.timeout, keep)
                 if args.reference:
                     outcome = dataclasses.replace(outcome, model="reference (scripted fix.diff)")
                 # One JSON line per project as it ends: a long run stopped early still reports.
