@@ -114,8 +114,13 @@ class WorkspaceIndex:
             if self._store is not None:
                 log.warning("index directory %s vanished; rebuilding", self.index_dir)
                 self._note = "the index directory was deleted; rebuilt it"
-                self.catalog.close()
-                self.catalog = Catalog(self.index_dir / CATALOG_FILE)
+                # The old catalog is not closed: a search under way holds it, and it goes
+                # with the last reference. The editor's unsaved buffers move over.
+                old, self.catalog = self.catalog, Catalog(self.index_dir / CATALOG_FILE)
+                for path in old.buffer_paths():
+                    if (buf := old.buffer(path)) is not None:
+                        self.catalog.set_buffer(path, buf.text, buf.chunks)
+                        self.catalog.add_buffer_vectors(path, buf.vectors)
                 self._store.close()
                 if self._embedder is not None:
                     self._embedder.close()

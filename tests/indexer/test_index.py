@@ -204,10 +204,13 @@ def test_deleted_and_corrupt_index_directory(shop: Path) -> None:
     ix = WorkspaceIndex(shop)
     try:
         ix.update()
+        ix.set_buffer("util/strings.py", "def slugify(title):\n    return unsaved_marker(title)\n")
         shutil.rmtree(shop / ".greenpatch")
         stats = ix.update()
         assert stats.rebuilt and stats.files == 4
         assert ix.search("charge credit card", top_k=1)[0].path == "shop/payment.py"
+        # the editor's unsaved text is still what search sees for that file
+        assert _paths(ix, "unsaved_marker", mode="bm25") == ["util/strings.py"]
     finally:
         ix.stop()
     sqlite = shop / ".greenpatch/index/chroma/chroma.sqlite3"
