@@ -241,13 +241,29 @@ def _replace_in_file(
     for unit, target in sorted(
         zip(units, located, strict=True), key=lambda p: p[1].start, reverse=True
     ):
-        body = textwrap.indent(textwrap.dedent(texts[unit.qualname]).rstrip() + "\n", target.indent)
-        lines[target.start - 1 : target.end] = [body]
+        new = textwrap.dedent(texts[unit.qualname]).rstrip() + "\n"
+        if unit.kind == "def" and not _decorators(new):
+            # Small models drop decorators when they rewrite (a @property, a @cache): keep
+            # the original's unless the reply writes its own.
+            new = _decorators(target.source) + new
+        lines[target.start - 1 : target.end] = [textwrap.indent(new, target.indent)]
     text = "".join(lines)
     missing = [i for i in imports if i not in text]
     if missing:
         text = _add_imports(text, missing)
     return text
+
+
+def _decorators(source: str) -> str:
+    """The decorator lines of a function or class's source, dedented ("" without)."""
+    source = textwrap.dedent(source)
+    try:
+        node = ast.parse(source).body[0]
+    except (SyntaxError, IndexError):
+        return ""
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return ""
+    return "".join(source.splitlines(keepends=True)[: node.lineno - 1])
 
 
 def _add_helpers(

@@ -117,9 +117,11 @@ def constants_read_by(units: Iterable[CodeUnit], read: Reader) -> list[CodeUnit]
 
 
 def callees_of(units: Iterable[CodeUnit], read: Reader, limit: int) -> list[CodeUnit]:
-    """Top-level functions of the same file that the given functions call, at most `limit`:
-    a test fails in `paginate` while the bug sits in the `page_count` it calls (measured:
-    shown `paginate` alone, the 0.5B model returned it unchanged, nine times)."""
+    """Top-level functions of the same file that the given functions call, then classes
+    they construct, at most `limit`: a test fails in `paginate` while the bug sits in the
+    `page_count` it calls (measured: shown `paginate` alone, the 0.5B model returned it
+    unchanged, nine times; and with classes first, an exception class and a dataclass
+    defined above `page_count` took both places and the 1.5B model echoed all three)."""
     units = list(units)
     found: list[CodeUnit] = []
     for unit in units:
@@ -133,7 +135,15 @@ def callees_of(units: Iterable[CodeUnit], read: Reader, limit: int) -> list[Code
             fresh = other not in units and other not in found
             if other.qualname in called and other.qualname == other.name and fresh:
                 found.append(other)
-    return found[:limit]
+    return sorted(found, key=_is_class)[:limit]
+
+
+def _is_class(unit: CodeUnit) -> bool:
+    try:
+        tree = ast.parse(textwrap.dedent(unit.source))
+    except SyntaxError:
+        return False
+    return bool(tree.body) and isinstance(tree.body[0], ast.ClassDef)
 
 
 def _loaded_names(source: str) -> set[str]:

@@ -159,21 +159,22 @@ def test_a_constant_is_replaced_where_it_now_is() -> None:
     assert change.new_text == moved.replace('"h": 60', '"h": 3600')
 
 
-PAGES = """def page_count(total, per_page):
+PAGES = """class Page:
+    def __init__(self, items, pages):
+        self.items, self.pages = items, pages
+
+    def check(self):
+        return self
+
+
+@functools.cache
+def page_count(total, per_page):
     return total // per_page
 
 
 def paginate(items, page, per_page=10):
     pages = page_count(len(items), per_page)
     return Page(items[(page - 1) * per_page : page * per_page], pages).check()
-
-
-class Page:
-    def __init__(self, items, pages):
-        self.items, self.pages = items, pages
-
-    def check(self):
-        return self
 
 
 def unrelated():
@@ -187,7 +188,8 @@ def test_functions_of_the_same_file_the_shown_one_calls_are_shown_too() -> None:
     unit = unit_named("pages.py", PAGES, "paginate")
     assert unit is not None
     callees = callees_of([unit], {"pages.py": PAGES}.get, limit=2)
-    # top-level functions and classes it calls; not methods, not what calls it
+    # top-level functions it calls, then classes (defined above them or not); not
+    # methods, not what calls it
     assert [c.qualname for c in callees] == ["page_count", "Page"]
     assert callees_of([unit], {"pages.py": PAGES}.get, limit=1)[0].name == "page_count"
     fixed = "def page_count(total, per_page):\n    return -(-total // per_page)\n"
@@ -243,3 +245,21 @@ def test_a_local_name_of_the_fix_is_not_taken_for_a_constant_and_constants_chain
     namespace: dict[str, object] = {}
     exec(compile(change.new_text, "parse.py", "exec"), namespace)  # imports cleanly
     assert namespace["parse_duration"]("1d1h30m") == 86400 + 3600 + 1800  # type: ignore[operator]
+
+
+def test_a_rewrite_without_decorators_keeps_the_originals_one_with_its_own_replaces_them() -> None:
+    source = (
+        "class Page:\n"
+        "    @property\n"
+        "    def has_next(self):\n"
+        "        return self.number <= self.total\n"
+    )
+    unit = unit_named("p.py", source, "Page.has_next")
+    assert unit is not None
+    dropped = "```python\ndef has_next(self):\n    return self.number < self.total\n```"
+    [change] = splice_units(dropped, [unit], {"p.py": source}.get)
+    assert change.new_text == source.replace("<=", "<")
+    own = "```python\n@functools.cached_property\ndef has_next(self):\n    return False\n```"
+    [change] = splice_units(own, [unit], {"p.py": source}.get)
+    assert "    @functools.cached_property\n    def has_next" in change.new_text
+    assert "@property" not in change.new_text
