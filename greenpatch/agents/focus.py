@@ -77,7 +77,7 @@ def brief(
     if not units and not request.path:
         found, ranked = retrieve(request.task, copy, search)
         units, retrieved = found, retrieved + [f for f in ranked if f not in retrieved]
-    units = units[:MAX_UNITS]
+    units = outermost(units)[:MAX_UNITS]
     units += context.callees_of(units, copy.read, MAX_CALLEES)
     units = context.constants_read_by(units, copy.read) + units  # as the file reads
     paths = list(
@@ -93,6 +93,19 @@ def brief(
     if feedback:
         task += "\n\n" + feedback
     return coder.Brief(task, tuple(units), files, "\n".join(tests), failure)
+
+
+def outermost(units: list[context.CodeUnit]) -> list[context.CodeUnit]:
+    """The units not inside another one shown: a method the test calls goes when its class
+    is shown (measured: the LRU cache's class, then its `get` and `keys` again as top-level
+    functions, for the 1.5B model to rewrite twice)."""
+    return [
+        u
+        for u in units
+        if not any(
+            o != u and o.path == u.path and o.start <= u.start and u.end <= o.end for o in units
+        )
+    ]
 
 
 def retrieve(

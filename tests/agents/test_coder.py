@@ -1,5 +1,7 @@
 """Turning model replies into changes: the whole-function format small models use."""
 
+from pathlib import Path
+
 import pytest
 
 from greenpatch.agents.coder import Brief, build_prompt, edit_format_for, extract_code, splice_units
@@ -263,3 +265,41 @@ def test_a_rewrite_without_decorators_keeps_the_originals_one_with_its_own_repla
     [change] = splice_units(own, [unit], {"p.py": source}.get)
     assert "    @functools.cached_property\n    def has_next" in change.new_text
     assert "@property" not in change.new_text
+
+
+CACHE = """class Cache:
+    def __init__(self, capacity):
+        self.capacity, self.data = capacity, {}
+
+    def get(self, key):
+        return self.data.get(key)
+
+    def put(self, key, value):
+        self.data[key] = value
+"""
+CACHE_TEST = """from cache import Cache
+
+
+def test_put_then_get():
+    cache = Cache(1)
+    cache.put("a", 1)
+    assert cache.get("a") == 2
+"""
+
+
+def test_a_class_the_test_uses_is_shown_once_not_again_method_by_method(tmp_path: Path) -> None:
+    from greenpatch.agents import focus
+    from greenpatch.agents.types import TaskRequest
+    from greenpatch.agents.workcopy import WorkingCopy
+    from greenpatch.sandbox.report import TestCase, TestReport
+
+    (tmp_path / "cache.py").write_text(CACHE)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_cache.py").write_text(CACHE_TEST)
+    nodeid = "tests/test_cache.py::test_put_then_get"
+    failed = TestCase(nodeid=nodeid, outcome="failed", file="tests/test_cache.py", line=7)
+    report = TestReport(status="failed", cases=(failed,))
+    copy = WorkingCopy(tmp_path.resolve(), {})
+    brief = focus.brief(TaskRequest(task="fix it", workspace=tmp_path), report, copy)
+    assert [u.qualname for u in brief.units] == ["Cache"]
+    assert build_prompt(brief, "whole").count("def get") == 1
