@@ -212,7 +212,7 @@ def _killed_run(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int,
     if lines:
         last = lines[-1]
         what = last.get("role") if last.get("type") == "call" else last.get("message")
-        where = f"; last: {last.get('type')} {str(what)[:120]}"
+        where = f"; last recorded: {last.get('type')} {str(what)[:120]}"
     return calls, iterations, where
 
 
@@ -220,7 +220,7 @@ def run_project(
     project: Project, model: str | None, timeout: float, keep: Path | None = None
 ) -> Outcome:
     """Let `greenpatch run` fix a private copy of the project, then judge it by its tests.
-    With `keep`, the run's transcripts are copied to keep/<project>/."""
+    With `keep`, the run's transcripts are copied to keep/<project>/ (main adds the model)."""
     label = model or "(default)"
     with tempfile.TemporaryDirectory(prefix=f"bugfix-{project.name}-") as tmp:
         work = copy_project(project, Path(tmp) / project.name)
@@ -382,7 +382,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per project run")
     p.add_argument("--jobs", type=int, default=1, help="projects checked at once (--check)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    p.add_argument("--keep", type=Path, help="copy each run's transcripts to KEEP/<project>/")
+    p.add_argument(
+        "--keep", type=Path, help="copy each run's transcripts to KEEP/<model>/<project>/"
+    )
     return p
 
 

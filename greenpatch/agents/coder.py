@@ -26,6 +26,12 @@ from greenpatch.errors import FormatError, PatchRefused
 log = logging.getLogger(__name__)
 
 FORMAT_RETRIES = 2
+
+
+class Echo(FormatError):
+    """The reply is the code shown, unchanged."""
+
+
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL)
 
 
@@ -125,7 +131,9 @@ def ask(
         {"role": "system", "content": system_prompt(gateway, role)},
         {"role": "user", "content": prompt},
     ]
+    opening = list(messages)
     reason = ""
+    echoed = False
     for attempt in range(FORMAT_RETRIES + 1):
         # Greedy first; a retry at the same temperature would repeat the same answer.
         greedy = 0.0 if role == "coder" else 0.7
@@ -134,6 +142,17 @@ def ask(
         reply = converse(gateway, role, messages, toolbox, temperature=heat).text
         try:
             return parse_reply(reply, fmt, brief.units, read), fmt
+        except Echo as exc:
+            # Told in the same conversation that its answer was the code unchanged, the
+            # 1.5B model gave it back again (measured: 9 echoes of 9 coder calls on one
+            # project): once, ask afresh, for the wrong line first; a second echo ends it.
+            reason = str(exc)
+            log.info("%s gave the code back unchanged", role)
+            if echoed:
+                break
+            echoed = True
+            retry = f"{opening[1]['content']}\n\n{render('echo').strip()}"
+            messages = [opening[0], {"role": "user", "content": retry}]
         except (FormatError, PatchRefused) as exc:
             reason = str(exc)
             log.info("%s reply unusable (%s): %s", role, fmt, reason[:300])
@@ -157,7 +176,7 @@ def parse_reply(
     if not result.ok:
         raise PatchRefused(result.message_for_model())
     if not result.changes:
-        raise FormatError("the reply changes nothing")
+        raise Echo("the reply changes nothing")
     return result.changes
 
 
@@ -225,7 +244,7 @@ def splice_units(
         if new != old:
             changes.append(patch.from_whole_file(path, old, new))
     if not changes:
-        raise FormatError("the reply is identical to the code shown, which fails the tests")
+        raise Echo("the reply is identical to the code shown, which fails the tests")
     return tuple(changes)
 
 
@@ -236,22 +255,34 @@ def _replace_in_file(
     lines = old.splitlines(keepends=True)
     # Re-locate each unit in the current text; the brief may predate earlier splices.
     path = units[0].path
-    current = {(u.kind, u.qualname): u for u in [*units_in(path, old), *assignments_in(path, old)]}
-    located = [current.get((u.kind, u.qualname), u) for u in units]
+    current = [*units_in(path, old), *assignments_in(path, old)]
+    located = [_locate(u, current) for u in units]
     for unit, target in sorted(
         zip(units, located, strict=True), key=lambda p: p[1].start, reverse=True
     ):
         new = textwrap.dedent(texts[unit.qualname]).rstrip() + "\n"
-        if unit.kind == "def" and not _decorators(new):
+        kept = _decorators(target.source)
+        if unit.kind == "def" and kept and not _decorators(new):
             # Small models drop decorators when they rewrite (a @property, a @cache): keep
-            # the original's unless the reply writes its own.
-            new = _decorators(target.source) + new
+            # the original's, unless the reply writes its own or removing them is all it
+            # changes (the decorator was the bug).
+            undecorated = textwrap.dedent(target.source)[len(kept) :]
+            if new.strip() != undecorated.strip():
+                new = kept + new
         lines[target.start - 1 : target.end] = [textwrap.indent(new, target.indent)]
     text = "".join(lines)
     missing = [i for i in imports if i not in text]
     if missing:
         text = _add_imports(text, missing)
     return text
+
+
+def _locate(unit: CodeUnit, current: Sequence[CodeUnit]) -> CodeUnit:
+    """Where a shown unit is in the file's current text: among the units of its name (a
+    property's getter and setter share one), the one with its source, else the nearest."""
+    same = [c for c in current if (c.kind, c.qualname) == (unit.kind, unit.qualname)]
+    exact = [c for c in same if c.source == unit.source]
+    return min(exact or same, key=lambda c: abs(c.start - unit.start), default=unit)
 
 
 def _decorators(source: str) -> str:

@@ -77,7 +77,7 @@ def brief(
     if not units and not request.path:
         found, ranked = retrieve(request.task, copy, search)
         units, retrieved = found, retrieved + [f for f in ranked if f not in retrieved]
-    units = outermost(units)[:MAX_UNITS]
+    units = outermost(units[:MAX_UNITS])
     units += context.callees_of(units, copy.read, MAX_CALLEES)
     units = context.constants_read_by(units, copy.read) + units  # as the file reads
     paths = list(

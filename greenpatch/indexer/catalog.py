@@ -37,8 +37,11 @@ MAX_POSTINGS = 400_000  # per ranking and query; FTS5 scores about a million a s
 MAX_REPEATS = 50  # FTS5 reads a term's postings once per repetition in the query
 _TOKENIZER = "unicode61 tokenchars '_'"  # our tokens are [a-z0-9_]+, already split
 
+# Idempotent, in one write transaction: two processes creating the catalog at once (a
+# server's index and `greenpatch index`) take turns, and the second changes nothing.
 _SCHEMA = f"""
-CREATE TABLE chunks(
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS chunks(
     id INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE,
     path TEXT NOT NULL,
@@ -49,21 +52,22 @@ CREATE TABLE chunks(
     language TEXT NOT NULL,
     name TEXT  -- the symbol's last part, lower-cased; NULL without a symbol
 );
-CREATE INDEX chunks_path ON chunks(path, start_line);
-CREATE INDEX chunks_name ON chunks(name) WHERE name IS NOT NULL;
-CREATE TABLE files(
+CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path, start_line);
+CREATE INDEX IF NOT EXISTS chunks_name ON chunks(name) WHERE name IS NOT NULL;
+CREATE TABLE IF NOT EXISTS files(
     id INTEGER PRIMARY KEY,
     path TEXT NOT NULL UNIQUE,
     rpath TEXT NOT NULL,  -- the path reversed, '/'-led: suffix lookups as prefix ranges
     sha1 TEXT NOT NULL  -- of the content indexed, checked against the manifest at open
 );
-CREATE INDEX files_rpath ON files(rpath);
+CREATE INDEX IF NOT EXISTS files_rpath ON files(rpath);
 -- files whose rows are an editor's buffer, and the process that holds that buffer
-CREATE TABLE overlaid(path TEXT PRIMARY KEY, pid INTEGER NOT NULL);
-CREATE VIRTUAL TABLE chunk_fts USING fts5(body, tokenize="{_TOKENIZER}");
-CREATE VIRTUAL TABLE file_fts USING fts5(body, tokenize="{_TOKENIZER}");
-CREATE VIRTUAL TABLE path_fts USING fts5(body, tokenize="{_TOKENIZER}");
+CREATE TABLE IF NOT EXISTS overlaid(path TEXT PRIMARY KEY, pid INTEGER NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(body, tokenize="{_TOKENIZER}");
+CREATE VIRTUAL TABLE IF NOT EXISTS file_fts USING fts5(body, tokenize="{_TOKENIZER}");
+CREATE VIRTUAL TABLE IF NOT EXISTS path_fts USING fts5(body, tokenize="{_TOKENIZER}");
 PRAGMA user_version = {SCHEMA_VERSION};
+COMMIT;
 """
 _RANKINGS = ("chunk_fts", "file_fts", "path_fts")
 
@@ -109,14 +113,15 @@ class Catalog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, check_same_thread=False)
             version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:  # new, or being created by another process right now
+                return self._create(db)
             if version == SCHEMA_VERSION:
                 # Reads every page: 2 s for the 640 MB catalog of 100,000 files.
                 (check,) = db.execute("PRAGMA quick_check(1)").fetchone()
                 if check == "ok":
                     return self._tune(db)
                 raise sqlite3.DatabaseError(check)
-            if version != 0:
-                self.rebuilt = f"catalog version {version}, wanted {SCHEMA_VERSION}"
+            self.rebuilt = f"catalog version {version}, wanted {SCHEMA_VERSION}"
             db.close()
         except sqlite3.DatabaseError as exc:
             self.rebuilt = f"the catalog was unreadable ({exc})"
@@ -180,12 +185,20 @@ class Catalog:
             return {p: h for p, h in rows if p not in self._buffers}
 
     # -- buffers -------------------------------------------------------------------------
-    def set_buffer(self, path: str, text: str, chunks: dict[str, Chunk]) -> None:
-        """Overlay a file with unsaved text; vectors already computed for equal chunks stay."""
+    def set_buffer(
+        self,
+        path: str,
+        text: str,
+        chunks: dict[str, Chunk],
+        disk: dict[str, Chunk] | None = None,
+    ) -> None:
+        """Overlay a file with unsaved text; vectors already computed for equal chunks stay.
+        `disk`: the saved file's chunks, when this catalog does not hold them (a buffer
+        moved from another)."""
         with self.lock:
             old = self._buffers.get(path)
             if old is None:
-                disk = self._rows(path)
+                disk = self._rows(path) if disk is None else dict(disk)
                 self._db.execute(
                     "INSERT OR REPLACE INTO overlaid VALUES (?, ?)", (path, os.getpid())
                 )

@@ -93,6 +93,8 @@ class WorkspaceIndex:
         self._max_vectors = max_vectors
         self._vector_count = 0  # chunks with vectors in the store, per the manifest
         self._open_lock = threading.Lock()
+        # Held to change the editor's buffers, and to move them to a new catalog.
+        self._buffers_lock = threading.RLock()
         self._write_lock = threading.RLock()
         self._running = threading.Event()
         self._running.set()
@@ -115,12 +117,14 @@ class WorkspaceIndex:
                 log.warning("index directory %s vanished; rebuilding", self.index_dir)
                 self._note = "the index directory was deleted; rebuilt it"
                 # The old catalog is not closed: a search under way holds it, and it goes
-                # with the last reference. The editor's unsaved buffers move over.
-                old, self.catalog = self.catalog, Catalog(self.index_dir / CATALOG_FILE)
-                for path in old.buffer_paths():
-                    if (buf := old.buffer(path)) is not None:
-                        self.catalog.set_buffer(path, buf.text, buf.chunks)
-                        self.catalog.add_buffer_vectors(path, buf.vectors)
+                # with the last reference. The editor's unsaved buffers move over, with
+                # the saved file's chunks they hide.
+                with self._buffers_lock:
+                    old, self.catalog = self.catalog, Catalog(self.index_dir / CATALOG_FILE)
+                    for path in old.buffer_paths():
+                        if (buf := old.buffer(path)) is not None:
+                            self.catalog.set_buffer(path, buf.text, buf.chunks, buf.disk)
+                            self.catalog.add_buffer_vectors(path, buf.vectors)
                 self._store.close()
                 if self._embedder is not None:
                     self._embedder.close()
@@ -428,23 +432,27 @@ class WorkspaceIndex:
         if rel is None:
             return
         chunks = {c.key(): c for c in chunk_file(rel, text)}
-        self.catalog.set_buffer(rel, text, chunks)
+        with self._buffers_lock:
+            self.catalog.set_buffer(rel, text, chunks)
         self._submit(self._embed_buffer, rel)
 
     def drop_buffer(self, path: str) -> None:
         """Forget unsaved text (the editor closed or saved the file)."""
         rel = self._rel(path)
-        if rel is None or self.catalog.buffer(rel) is None:
+        if rel is None:
             return
-        disk: dict[str, Chunk] | None = None
-        sha = ""
-        if self.catalog.has_disk(rel):
-            data = read_bytes(self.root, rel, self._max_bytes)
-            text = decode(data) if data is not None else None
-            disk = {c.key(): c for c in chunk_file(rel, text)} if text is not None else None
-            if disk and data is not None:
-                sha = _sha1(data)
-        self.catalog.drop_buffer(rel, disk, sha)
+        with self._buffers_lock:
+            if self.catalog.buffer(rel) is None:
+                return
+            disk: dict[str, Chunk] | None = None
+            sha = ""
+            if self.catalog.has_disk(rel):
+                data = read_bytes(self.root, rel, self._max_bytes)
+                text = decode(data) if data is not None else None
+                disk = {c.key(): c for c in chunk_file(rel, text)} if text is not None else None
+                if disk and data is not None:
+                    sha = _sha1(data)
+            self.catalog.drop_buffer(rel, disk, sha)
 
     def _embed_buffer(self, rel: str) -> None:
         buf = self.catalog.buffer(rel)

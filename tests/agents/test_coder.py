@@ -303,3 +303,53 @@ def test_a_class_the_test_uses_is_shown_once_not_again_method_by_method(tmp_path
     brief = focus.brief(TaskRequest(task="fix it", workspace=tmp_path), report, copy)
     assert [u.qualname for u in brief.units] == ["Cache"]
     assert build_prompt(brief, "whole").count("def get") == 1
+
+
+def test_a_fix_that_only_removes_a_decorator_is_kept() -> None:
+    source = "import functools\n\n\n@functools.cache\ndef now(d):\n    return d.today()\n"
+    unit = unit_named("t.py", source, "now")
+    assert unit is not None
+    reply = "```python\ndef now(d):\n    return d.today()\n```"
+    [change] = splice_units(reply, [unit], {"t.py": source}.get)
+    assert "@functools.cache" not in change.new_text
+
+
+def test_a_property_getter_is_rewritten_in_place_not_over_its_setter() -> None:
+    source = (
+        "class C:\n"
+        "    @property\n"
+        "    def x(self):\n"
+        "        return self._x + 1\n"
+        "\n"
+        "    @x.setter\n"
+        "    def x(self, value):\n"
+        "        self._x = value\n"
+    )
+    getter = unit_named("c.py", source, "C.x")
+    assert getter is not None and "@property" in getter.source
+    reply = "```python\ndef x(self):\n    return self._x\n```"
+    [change] = splice_units(reply, [getter], {"c.py": source}.get)
+    assert change.new_text == source.replace("return self._x + 1", "return self._x")
+
+
+def test_an_echo_is_asked_for_once_afresh_and_a_second_echo_ends_the_turn() -> None:
+    from greenpatch.agents import coder
+    from greenpatch.agents.gateway import Gateway
+    from greenpatch.agents.providers import ScriptedReplies
+    from greenpatch.config import ModelSettings, Settings
+
+    unit = unit_named("shop/cart.py", SOURCE, "mean")
+    assert unit is not None
+    echo = f"```python\n{unit.source}```"
+    model = ScriptedReplies.register("echo-twice", [echo, echo, "never asked"])
+    gateway = Gateway.for_run(Settings(models=ModelSettings(default=model, edit_format="whole")))
+    asked: list[list[dict[str, str]]] = []
+    gateway.on_call = lambda record, messages, reply: asked.append([dict(m) for m in messages])
+    brief = Brief("fix it", (unit,), (("shop/cart.py", SOURCE),), TEST, "assert 3.0 == 2")
+    with pytest.raises(FormatError, match="identical"):
+        coder.ask(gateway, "coder", brief, {"shop/cart.py": SOURCE}.get)
+    assert len(asked) == 2
+    # asked again from the start, without the echo in the conversation
+    assert [m["role"] for m in asked[1]] == ["system", "user"]
+    assert asked[1][1]["content"].startswith(asked[0][1]["content"])
+    assert "tried already" in asked[1][1]["content"]

@@ -1,8 +1,10 @@
 """The catalog: BM25 over chunks, files and paths in SQLite FTS5, buffers overlaid, kept
 on disk between starts and rebuilt when unreadable."""
 
+import multiprocessing
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from greenpatch.indexer import catalog as catalog_module
 from greenpatch.indexer.catalog import Catalog
@@ -134,3 +136,29 @@ def test_an_unreadable_or_older_catalog_is_rebuilt(tmp_path: Path) -> None:
     older = Catalog(db)
     assert "version 999" in older.rebuilt
     assert older.counts() == (0, 0)
+
+
+def _create_and_write(path: str, name: str, barrier: Any) -> None:
+    barrier.wait()  # both open the new file at the same instant
+    catalog = Catalog(Path(path))
+    catalog.set_file(f"{name}.py", chunks_of(f"{name}.py", f"def {name}():\n    return 1\n"))
+    catalog.close()
+
+
+def test_two_processes_creating_the_catalog_at_once_both_keep_their_rows(tmp_path: Path) -> None:
+    # A server's index process and `greenpatch index` started together on a fresh
+    # workspace: neither may take the other's half-created file for a stale one.
+    ctx = multiprocessing.get_context("spawn")
+    for attempt in range(5):
+        db = tmp_path / f"catalog{attempt}.sqlite"
+        barrier = ctx.Barrier(2)
+        names = ("first", "second")
+        procs = [ctx.Process(target=_create_and_write, args=(str(db), n, barrier)) for n in names]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+            assert proc.exitcode == 0
+        again = Catalog(db)
+        assert again.rebuilt == "" and set(again.file_hashes()) == {"first.py", "second.py"}
+        again.close()

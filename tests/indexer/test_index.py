@@ -211,6 +211,13 @@ def test_deleted_and_corrupt_index_directory(shop: Path) -> None:
         assert ix.search("charge credit card", top_k=1)[0].path == "shop/payment.py"
         # the editor's unsaved text is still what search sees for that file
         assert _paths(ix, "unsaved_marker", mode="bm25") == ["util/strings.py"]
+        # only the vector store goes: the same catalog file is opened again
+        shutil.rmtree(shop / ".greenpatch/index/chroma")
+        assert ix.update().rebuilt
+        assert _paths(ix, "unsaved_marker", mode="bm25") == ["util/strings.py"]
+        ix.drop_buffer("util/strings.py")  # the editor closes it unsaved: the saved text is back
+        assert _paths(ix, "slugify", mode="bm25") == ["util/strings.py"]
+        assert _paths(ix, "unsaved_marker", mode="bm25") == []
     finally:
         ix.stop()
     sqlite = shop / ".greenpatch/index/chroma/chroma.sqlite3"
