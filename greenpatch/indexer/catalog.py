@@ -19,6 +19,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # Bump when the schema or the tokens change: a catalog of another version is rebuilt.
 SCHEMA_VERSION = 2
 MAX_POSTINGS = 400_000  # per ranking and query; FTS5 scores about a million a second here
+BUSY_WAIT_S = 30.0  # how long to wait for another process's write (SQLite's busy timeout)
 MAX_REPEATS = 50  # FTS5 reads a term's postings once per repetition in the query
 _TOKENIZER = "unicode61 tokenchars '_'"  # our tokens are [a-z0-9_]+, already split
 
@@ -109,9 +111,35 @@ class Catalog:
     def _connect(self) -> sqlite3.Connection:
         if self.path is None:
             return self._create(sqlite3.connect(":memory:", check_same_thread=False))
+        deadline = time.monotonic() + BUSY_WAIT_S
+        while True:
+            try:
+                db = self._open_existing(self.path)
+                break
+            except sqlite3.DatabaseError as exc:
+                # Busy is another process writing (creating it, maybe): wait, never rebuild.
+                if not _busy(exc):
+                    self.rebuilt = f"the catalog was unreadable ({exc})"
+                    db = None
+                    break
+                if time.monotonic() > deadline:
+                    raise WorkspaceError(f"the index catalog {self.path} stays locked") from exc
+                time.sleep(0.1)
+            except OSError as exc:
+                raise WorkspaceError(f"cannot open the index catalog {self.path}: {exc}") from exc
+        if db is not None:
+            return db
+        log.warning("%s: rebuilding %s", self.rebuilt, self.path)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        return self._create(self._sqlite(self.path))
+
+    def _open_existing(self, path: Path) -> sqlite3.Connection | None:
+        """The catalog at `path`, created if new; None (with `rebuilt` saying why) when it
+        is of another version."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = self._sqlite(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:  # new, or being created by another process right now
                 return self._create(db)
@@ -121,17 +149,16 @@ class Catalog:
                 if check == "ok":
                     return self._tune(db)
                 raise sqlite3.DatabaseError(check)
-            self.rebuilt = f"catalog version {version}, wanted {SCHEMA_VERSION}"
+        except BaseException:
             db.close()
-        except sqlite3.DatabaseError as exc:
-            self.rebuilt = f"the catalog was unreadable ({exc})"
-        except OSError as exc:
-            raise WorkspaceError(f"cannot open the index catalog {self.path}: {exc}") from exc
-        if self.rebuilt:
-            log.warning("%s: rebuilding %s", self.rebuilt, self.path)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        return self._create(sqlite3.connect(self.path, check_same_thread=False))
+            raise
+        db.close()
+        self.rebuilt = f"catalog version {version}, wanted {SCHEMA_VERSION}"
+        return None
+
+    @staticmethod
+    def _sqlite(path: Path) -> sqlite3.Connection:
+        return sqlite3.connect(path, check_same_thread=False, timeout=BUSY_WAIT_S)
 
     def _create(self, db: sqlite3.Connection) -> sqlite3.Connection:
         db.executescript(_SCHEMA)
@@ -394,6 +421,12 @@ def _chunk(row: tuple[str, int, int, str, str, str]) -> Chunk:
     """A chunk from its row (path, start_line, end_line, symbol, kind, language)."""
     path, start, end, symbol, kind, language = row
     return Chunk(path, start, end, symbol, kind, language, text="")
+
+
+def _busy(exc: sqlite3.DatabaseError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED (any extended code): another connection holds a lock."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc)
 
 
 def _alive(pid: int) -> bool:
