@@ -203,17 +203,12 @@ def _transcript(work: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _killed_run(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, str]:
-    """What a run with no result spent: its calls, its iterations, and where it was."""
+def _killed_run(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    """What a run with no result spent: its model calls, and the last one it recorded (the
+    transcript holds calls only; iterations are in state.db, so they count as 0)."""
     calls = [line for line in lines if line.get("type") == "call"]
-    events = [line for line in lines if line.get("type") == "event"]
-    iterations = max((int(e.get("iteration") or 0) for e in events), default=0)
-    where = ""
-    if lines:
-        last = lines[-1]
-        what = last.get("role") if last.get("type") == "call" else last.get("message")
-        where = f"; last recorded: {last.get('type')} {str(what)[:120]}"
-    return calls, iterations, where
+    where = f"; last recorded: call {calls[-1].get('role')}" if calls else ""
+    return calls, where
 
 
 def run_project(
@@ -236,7 +231,8 @@ def run_project(
             status, message = str(result.get("status", "?")), str(result.get("message", ""))
             calls, iterations = list(result.get("calls", [])), int(result.get("iterations", 0))
         else:
-            calls, iterations, where = _killed_run(_transcript(work))
+            iterations = 0
+            calls, where = _killed_run(_transcript(work))
             if code is None:
                 status, message = "timeout", f"no result after {timeout:.0f}s{where}"
             else:
