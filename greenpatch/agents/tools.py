@@ -164,15 +164,22 @@ def for_run(
         return "\n".join(lines) or "nothing found"
 
     def tests(argument: str) -> str:
+        selected, names = test_selection(argument)
         report = run_pytest(
             sandbox,
             copy.root,
             overlay=copy.overlay(),
-            tests=shlex.split(argument),
+            tests=selected,
             timeout=test_timeout,
             python=python,
+            extra_args=["-k", " or ".join(names)] if names else (),
         )
-        return report.summary() if report.ok else report.failure_text(RESULT_CHARS)
+        if report.ok:
+            return report.summary()
+        if names and not report.cases:
+            wanted = " or ".join(names)
+            return f"no test is named {wanted}; name a test file or a node id (FILE::TEST)"
+        return report.failure_text(RESULT_CHARS)
 
     def command(argument: str) -> str:
         argv = shlex.split(argument)
@@ -204,12 +211,36 @@ def for_run(
             Tool("list", "list DIR", "the entries of a directory", listing),
             Tool("search", "search WORDS", "where the index finds code about WORDS", find),
             Tool(
-                "test", "test [NODEID ...]", "run the tests (all, or these) in the sandbox", tests
+                "test",
+                "test [FILE | FILE::TEST | TEST ...]",
+                "run the tests (all, or these) in the sandbox",
+                tests,
             ),
             Tool("run", "run COMMAND", "run an allowlisted command in the sandbox", command),
             Tool("install", "install PACKAGE", "install a package (asks the user)", install),
         ]
     )
+
+
+def test_selection(argument: str) -> tuple[list[str], list[str]]:
+    """What `test ARGS` selects: the paths, node ids and options to give pytest as they are,
+    and the bare test names (`test_slug`, `TestCart.test_total`, `test_slug()`) to select
+    with `-k`, since pytest would take a bare name for a missing file."""
+    try:
+        words = shlex.split(argument)
+    except ValueError:  # an unbalanced quote
+        words = argument.split()
+    selected: list[str] = []
+    names: list[str] = []
+    for previous, word in zip(["", *words], words, strict=False):
+        name = word.strip("'\"").removesuffix("()").rsplit(".", 1)[-1]
+        if previous in ("-k", "-m") or word.startswith("-") or not name.isidentifier():
+            selected.append(word)  # an option, its value, a path or a node id
+        elif "/" in word or "::" in word or word.endswith(".py"):
+            selected.append(word)
+        else:
+            names.append(name)
+    return selected, names
 
 
 def _relative(path: str) -> str:

@@ -92,3 +92,22 @@ def test_the_debugger_reads_a_file_before_its_fix(shop: Path, shop_replies: dict
     assert answer.startswith("RESULT of read shop/pricing.py:")
     assert "return round(price - percent, 2)" in answer
     assert "TOOL:" not in calls[0].messages[-1]["content"]  # the coder has no tools
+
+
+def test_a_bare_test_name_selects_that_test(toolbox: Any) -> None:
+    box, _, _ = toolbox
+    # A small model names the test it saw fail, not its file: run it, not a missing path.
+    result = box.call("test", "test_apply_discount_keeps_cents()")
+    assert result.startswith("failed: 1 failed") and "test_apply_discount_keeps_cents" in result
+    assert box.call("test", "test_no_such_thing").startswith("no test is named test_no_such_thing")
+
+
+def test_selection_keeps_paths_node_ids_and_options() -> None:
+    assert tools.test_selection("tests/t.py::test_a -k 'a or b' -x t.py") == (
+        ["tests/t.py::test_a", "-k", "a or b", "-x", "t.py"],
+        [],
+    )
+    assert tools.test_selection("test_a TestCart.test_total() 'test_b") == (
+        [],
+        ["test_a", "test_total", "test_b"],
+    )
