@@ -183,19 +183,31 @@ def walk(
             continue
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if not _utf8(rel):
-                log.warning("skipping %r: its name is not UTF-8", rel)
-                continue
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    if not rules.ignored(rel, True):
-                        stack.append(rel)
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if rules.ignored(rel, is_dir):
                     continue
-                info = stat_file(root, rel, rules, max_bytes)
+                if not _utf8(rel):
+                    _warn_once(rel)
+                    continue
+                if is_dir:
+                    stack.append(rel)
+                    continue
+                info = _stat(root, rel, max_bytes)
             except OSError:
                 continue
             if info is not None:
                 yield info
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(rel: str) -> None:
+    """One warning a process for a name that cannot be indexed, not one every update."""
+    if rel not in _warned:
+        _warned.add(rel)
+        log.warning("skipping %r: its name is not UTF-8", rel)
 
 
 def _utf8(rel: str) -> bool:
@@ -214,6 +226,10 @@ def stat_file(
     """FileInfo when rel is an indexable regular file right now, else None."""
     if not _utf8(rel) or rules.ignored(rel, False):
         return None
+    return _stat(root, rel, max_bytes)
+
+
+def _stat(root: Path, rel: str, max_bytes: int) -> FileInfo | None:
     path = root / rel
     try:
         if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):

@@ -1,5 +1,6 @@
 """WorkspaceIndex end to end: a real ChromaDB in a temp dir and the real local model."""
 
+import logging
 import os
 import shutil
 import time
@@ -243,18 +244,29 @@ def test_binary_huge_and_undecodable_files_are_skipped(shop: Path) -> None:
         ix.stop()
 
 
-def test_a_file_named_in_bytes_that_are_not_utf8_is_skipped_not_fatal(shop: Path) -> None:
-    bad = os.fsdecode(b"caf\xe9")  # how Python hands back a Latin-1 name on a UTF-8 system
+def test_a_file_named_in_bytes_that_are_not_utf8_is_skipped_not_fatal(
+    shop: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = os.fsdecode(b"espresso-caf\xe9")  # Python's view of a Latin-1 name on a UTF-8 system
     (shop / f"{bad}.py").write_text("def brew_espresso():\n    return 1\n")
     (shop / bad).mkdir()
     (shop / bad / "inner.py").write_text("def brew_latte():\n    return 2\n")
+    (shop / ".gitignore").write_text("*.log\n")
+    (shop / f"{bad}.log").write_text("ignored anyway\n")
     ix = WorkspaceIndex(shop, embedder=_HashEmbedder())
     try:
-        assert ix.update().files == 4
+        with caplog.at_level(logging.WARNING, logger="greenpatch.indexer"):
+            assert ix.update().files == 5  # shop's four and .gitignore
+            (shop / "shop" / "cart.py").write_text("def cart_total():\n    return 0\n")
+            ix.update()
         ix.apply_paths([f"{bad}.py", bad])  # the watcher's route
         assert _paths(ix, "charge credit card", mode="bm25")[0] == "shop/payment.py"
     finally:
         ix.stop()
+    # Warned once each, not at every update; an ignored file not at all.
+    warned = sorted(r.getMessage() for r in caplog.records if "not UTF-8" in r.getMessage())
+    names = sorted([bad, f"{bad}.py", f"{bad}/inner.py"])  # the last from the watcher's walk
+    assert warned == [f"skipping {n!r}: its name is not UTF-8" for n in names]
 
 
 def test_pause_holds_background_update(shop: Path) -> None:
