@@ -208,21 +208,26 @@ def splice_units(
     tree = ast.parse(code)
     lines = code.splitlines(keepends=True)
     new_defs: dict[str, str] = {}
+    accessors: dict[tuple[str, str], str] = {}  # (name, "setter"): a property's setter
     new_assigns: dict[str, str] = {}
     imports: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            new_defs[node.name] = "".join(lines[start - 1 : node.end_lineno])
+            source = "".join(lines[start - 1 : node.end_lineno])
+            if accessor := _accessor(node):
+                accessors[(node.name, accessor)] = source
+            else:
+                new_defs[node.name] = source
         elif isinstance(node, ast.Import | ast.ImportFrom):
             imports.append("".join(lines[node.lineno - 1 : node.end_lineno]).strip())
         elif (name := single_name(node)) is not None:
             new_assigns[name] = "".join(lines[node.lineno - 1 : node.end_lineno])
     replacement = {
-        (u.path, u.qualname): (new_assigns if u.kind == "assign" else new_defs).get(u.name)
+        (u.path, u.qualname, u.start): _new_source(u, new_defs, accessors, new_assigns)
         for u in units
     }
-    replaced = [u for u in units if replacement[(u.path, u.qualname)] is not None]
+    replaced = [u for u in units if replacement[(u.path, u.qualname, u.start)] is not None]
     if not replaced:
         shown = ", ".join(u.name for u in units if u.kind == "def")
         raise FormatError(f"the reply defines none of the functions shown ({shown})")
@@ -232,7 +237,9 @@ def splice_units(
         if old is None:
             raise FormatError(f"{path} does not exist")
         ours = [u for u in replaced if u.path == path]
-        texts = {u.qualname: replacement[(u.path, u.qualname)] or "" for u in ours}
+        texts = {
+            (u.qualname, u.start): replacement[(u.path, u.qualname, u.start)] or "" for u in ours
+        }
         new = _replace_in_file(old, ours, texts, imports)
         functions = [u for u in ours if u.kind == "def"]
         if functions:
@@ -248,10 +255,43 @@ def splice_units(
     return tuple(changes)
 
 
+def _new_source(
+    unit: CodeUnit,
+    defs: dict[str, str],
+    accessors: dict[tuple[str, str], str],
+    assigns: dict[str, str],
+) -> str | None:
+    """The reply's definition for a shown unit: a property's setter (or deleter) only from
+    the reply's setter of that name, never its getter, and the other way round."""
+    if unit.kind == "assign":
+        return assigns.get(unit.name)
+    try:
+        node = ast.parse(textwrap.dedent(unit.source)).body[0]
+    except (SyntaxError, IndexError):
+        return defs.get(unit.name)
+    if accessor := _accessor(node):
+        return accessors.get((unit.name, accessor))
+    return defs.get(unit.name)
+
+
+def _accessor(node: ast.stmt) -> str:
+    """ "setter", "getter" or "deleter" for a def decorated `@name.setter` etc., else ""."""
+    for decorator in getattr(node, "decorator_list", ()):
+        if isinstance(decorator, ast.Attribute) and decorator.attr in _ACCESSORS:
+            return decorator.attr
+    return ""
+
+
+_ACCESSORS = frozenset({"setter", "getter", "deleter"})
+
+
 def _replace_in_file(
-    old: str, units: Sequence[CodeUnit], texts: dict[str, str], imports: Sequence[str]
+    old: str,
+    units: Sequence[CodeUnit],
+    texts: dict[tuple[str, int], str],
+    imports: Sequence[str],
 ) -> str:
-    """`texts`: each unit's new source, by qualified name."""
+    """`texts`: each unit's new source, by qualified name and start line."""
     lines = old.splitlines(keepends=True)
     # Re-locate each unit in the current text; the brief may predate earlier splices.
     path = units[0].path
@@ -260,7 +300,7 @@ def _replace_in_file(
     for unit, target in sorted(
         zip(units, located, strict=True), key=lambda p: p[1].start, reverse=True
     ):
-        new = textwrap.dedent(texts[unit.qualname]).rstrip() + "\n"
+        new = textwrap.dedent(texts[(unit.qualname, unit.start)]).rstrip() + "\n"
         kept = _decorators(target.source)
         if unit.kind == "def" and kept and not _decorators(new):
             # Small models drop decorators when they rewrite (a @property, a @cache): keep

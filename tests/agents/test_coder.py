@@ -332,6 +332,32 @@ def test_a_property_getter_is_rewritten_in_place_not_over_its_setter() -> None:
     assert change.new_text == source.replace("return self._x + 1", "return self._x")
 
 
+def test_a_reply_with_getter_and_setter_replaces_each_with_its_own() -> None:
+    source = (
+        "class C:\n"
+        "    @property\n"
+        "    def x(self):\n"
+        "        return self._x + 1\n"
+        "\n"
+        "    @x.setter\n"
+        "    def x(self, value):\n"
+        "        self._x = value * 2\n"
+    )
+    units = [u for u in units_in("c.py", source) if u.qualname == "C.x"]
+    assert len(units) == 2
+    reply = (
+        "```python\n@property\ndef x(self):\n    return self._x\n\n"
+        "@x.setter\ndef x(self, value):\n    self._x = value\n```"
+    )
+    [change] = splice_units(reply, units, {"c.py": source}.get)
+    fixed = source.replace("self._x + 1", "self._x").replace("value * 2", "value")
+    assert change.new_text == fixed
+    # A reply with the getter alone leaves the setter as it was.
+    getter_only = "```python\n@property\ndef x(self):\n    return self._x\n```"
+    [change] = splice_units(getter_only, units, {"c.py": source}.get)
+    assert change.new_text == source.replace("self._x + 1", "self._x")
+
+
 def test_an_echo_is_asked_for_once_afresh_and_a_second_echo_ends_the_turn() -> None:
     from greenpatch.agents import coder
     from greenpatch.agents.gateway import Gateway
