@@ -18,7 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from greenpatch import patch
-from greenpatch.agents.context import CodeUnit, Reader, assignments_in, single_name, units_in
+from greenpatch.agents.context import (
+    CodeUnit,
+    Reader,
+    assignments_in,
+    is_stub,
+    single_name,
+    units_in,
+)
 from greenpatch.agents.gateway import Gateway, Message
 from greenpatch.agents.tools import Toolbox, converse
 from greenpatch.errors import FormatError, PatchRefused
@@ -92,10 +99,15 @@ def build_prompt(brief: Brief, fmt: str) -> str:
         paths = ", ".join(dict.fromkeys(u.path for u in brief.units))
         units = "\n\n".join(textwrap.dedent(u.source).rstrip() for u in brief.units)
         tests = f"\nThe failing tests:\n```python\n{brief.tests.rstrip()}\n```\n"
+        stubs = _stub_names(brief.units)
+        # A body still to write is not a bug to find: shown an empty function and asked for
+        # "the complete code", the 0.5B model gave the stub back (HumanEval/55, measured).
+        name = "coder_implement" if stubs else "coder_whole" if failure else "coder_write"
         return render(
-            "coder_whole" if failure else "coder_write",
+            name,
             task=brief.task,
             paths=paths,
+            names=stubs,
             units=units,
             tests=tests if brief.tests.strip() else "",
             failure=failure,
@@ -105,6 +117,11 @@ def build_prompt(brief: Brief, fmt: str) -> str:
         files += f"\n{brief.lessons.strip()}\n"
     name = "coder_search_replace" if fmt == "search_replace" else "coder_udiff"
     return render(name, task=brief.task, files=files, failure=failure)
+
+
+def _stub_names(units: Sequence[CodeUnit]) -> str:
+    """ "f" or "f, g": the shown functions whose body is still missing ("" when none is)."""
+    return ", ".join(u.name for u in units if is_stub(u))
 
 
 def ask(
@@ -151,7 +168,9 @@ def ask(
             if echoed:
                 break
             echoed = True
-            retry = f"{opening[1]['content']}\n\n{render('echo').strip()}"
+            stubs = _stub_names(brief.units)
+            again = render("echo_stub", names=stubs) if stubs else render("echo")
+            retry = f"{opening[1]['content']}\n\n{again.strip()}"
             messages = [opening[0], {"role": "user", "content": retry}]
         except (FormatError, PatchRefused) as exc:
             reason = str(exc)

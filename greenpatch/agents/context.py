@@ -163,6 +163,31 @@ def unit_at(path: str, text: str, line: int) -> CodeUnit | None:
     return best
 
 
+def empty_body(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a function is still to be written: its body is a docstring, `pass`, `...`
+    or `raise NotImplementedError`, alone or together."""
+    for statement in node.body:
+        if isinstance(statement, ast.Pass):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue  # the docstring, or `...`
+        if isinstance(statement, ast.Raise) and "NotImplementedError" in ast.unparse(statement):
+            continue
+        return False
+    return True
+
+
+def is_stub(unit: CodeUnit) -> bool:
+    """Whether a shown function's body is still missing (see `empty_body`)."""
+    if unit.kind != "def":
+        return False
+    try:
+        node = ast.parse(textwrap.dedent(unit.source)).body[0]
+    except (SyntaxError, IndexError):
+        return False
+    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and empty_body(node)
+
+
 def unit_named(path: str, text: str, name: str) -> CodeUnit | None:
     for unit in units_in(path, text):
         if name in (unit.qualname, unit.name):

@@ -9,6 +9,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenpatch.agents.context import empty_body
+
 STUB_MARKERS = ("TODO", "FIXME")
 
 
@@ -41,19 +43,8 @@ def _enclosing(tree: ast.Module, line: int) -> list[ast.AST]:
 
 
 def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef, source: str) -> bool:
-    body = [
-        n for n in node.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
-    ]
-    if not body:
-        return True  # only a docstring
-    if len(body) == 1:
-        only = body[0]
-        if isinstance(only, ast.Pass) or (
-            isinstance(only, ast.Expr) and isinstance(only.value, ast.Constant)
-        ):
-            return True
-        if isinstance(only, ast.Raise) and "NotImplementedError" in ast.unparse(only):
-            return True
+    if empty_body(node):
+        return True
     segment = ast.get_source_segment(source, node) or ""
     return any(marker in segment for marker in STUB_MARKERS)
 

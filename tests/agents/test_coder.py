@@ -379,3 +379,42 @@ def test_an_echo_is_asked_for_once_afresh_and_a_second_echo_ends_the_turn() -> N
     assert [m["role"] for m in asked[1]] == ["system", "user"]
     assert asked[1][1]["content"].startswith(asked[0][1]["content"])
     assert "tried already" in asked[1][1]["content"]
+
+
+STUB = '''def fib(n: int) -> int:
+    """Return n-th Fibonacci number.
+    >>> fib(10)
+    55
+    """
+'''
+
+
+def test_an_empty_function_is_asked_to_be_written_not_debugged() -> None:
+    from greenpatch.agents import coder
+    from greenpatch.agents.context import is_stub
+    from greenpatch.agents.gateway import Gateway
+    from greenpatch.agents.providers import ScriptedReplies
+    from greenpatch.config import ModelSettings, Settings
+
+    unit = unit_named("fib.py", STUB, "fib")
+    assert unit is not None and is_stub(unit)
+    for body in ("pass", "...", "raise NotImplementedError('todo')"):
+        other = unit_named("f.py", f"def f():\n    {body}\n", "f")
+        assert other is not None and is_stub(other)
+    assert not is_stub(unit_named("f.py", "def f():\n    return 1\n", "f"))  # type: ignore[arg-type]
+    # Shown the stub with "write the complete code", the 0.5B model gave the stub back.
+    brief = Brief("implement fib", (unit,), (("fib.py", STUB),))
+    prompt = build_prompt(brief, "whole")
+    assert "the body of fib is still missing" in prompt and "bug" not in prompt
+    failing = Brief("implement fib", (unit,), (("fib.py", STUB),), failure="assert None == 55")
+    assert "the body of fib is still missing" in build_prompt(failing, "whole")
+    # Given back anyway, it is asked afresh for the body, not for "the wrong line".
+    body = "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+    written = f"```python\ndef fib(n: int) -> int:\n{body}```"
+    model = ScriptedReplies.register("stub-echo", [f"```python\n{STUB}```", written])
+    gateway = Gateway.for_run(Settings(models=ModelSettings(default=model, edit_format="whole")))
+    asked: list[str] = []
+    gateway.on_call = lambda record, messages, reply: asked.append(messages[-1]["content"])
+    [change], _ = coder.ask(gateway, "coder", brief, {"fib.py": STUB}.get)
+    assert "fib(n - 1) + fib(n - 2)" in (change.new_text or "")
+    assert "left the body of fib empty" in asked[1] and "wrong" not in asked[1]
