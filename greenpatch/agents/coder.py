@@ -204,18 +204,30 @@ def extract_code(reply: str) -> str:
     blocks = [b for b in _FENCE.findall(reply) if b.strip()]
     candidates = ["\n\n".join(blocks), *blocks] if blocks else [reply]
     for code in candidates:
-        code = textwrap.dedent(code)
-        try:
-            ast.parse(code)
-        except SyntaxError:
-            continue
-        return code
+        if (parsed := _parses(textwrap.dedent(code))) is not None:
+            return parsed
     if blocks:
         try:
             ast.parse(textwrap.dedent(blocks[0]))
         except SyntaxError as exc:
             raise FormatError(f"the code does not parse: line {exc.lineno}: {exc.msg}") from exc
     raise FormatError("no ```python block with the corrected code was found")
+
+
+def _parses(code: str) -> str | None:
+    """The code if it parses, less any import lines that do not (`from roman/numerals.py
+    import from_roman`: the 1.5B model's spelling of the file it was shown, which would
+    otherwise waste the whole answer; the splice keeps the file's own imports anyway)."""
+    while True:
+        try:
+            ast.parse(code)
+            return code
+        except SyntaxError as exc:
+            lines = code.splitlines(keepends=True)
+            index = (exc.lineno or 0) - 1
+            if not (0 <= index < len(lines)) or not lines[index].startswith(("from ", "import ")):
+                return None
+            code = "".join(lines[:index] + lines[index + 1 :])
 
 
 def splice_units(

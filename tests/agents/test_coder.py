@@ -95,6 +95,14 @@ def test_extract_code_accepts_an_unfenced_reply() -> None:
     assert extract_code("def f():\n    return 1\n").startswith("def f")
 
 
+def test_an_import_line_that_does_not_parse_is_dropped_not_the_answer() -> None:
+    broken = "from roman/numerals.py import f\nimport re\nfrom a/b import g\n"
+    reply = f"```python\n{broken}\ndef f():\n    return 1\n```"
+    assert extract_code(reply) == "import re\n\ndef f():\n    return 1\n"
+    with pytest.raises(FormatError, match="does not parse"):
+        extract_code("```python\ndef f(:\n    return 1\n```")
+
+
 def test_prompt_for_small_models_is_focused() -> None:
     unit = unit_named("shop/cart.py", SOURCE, "mean")
     assert unit is not None
