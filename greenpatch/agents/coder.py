@@ -8,6 +8,7 @@ rewrites only the functions it was shown, which we splice back into their files.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import importlib.resources
 import logging
@@ -37,6 +38,10 @@ FORMAT_RETRIES = 2
 
 class Echo(FormatError):
     """The reply is the code shown, unchanged."""
+
+
+class TestsGivenBack(FormatError):
+    """The reply defines test functions and none of the code shown."""
 
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL)
@@ -141,14 +146,18 @@ def ask(
     fmt = edit_format_for(model, gateway.settings.models.edit_format)
     if fmt == "whole" and not brief.units:
         fmt = "udiff"  # nothing focused to rewrite: fall back to a diff over whole files
-    prompt = build_prompt(brief, fmt)
-    if toolbox is not None:
-        prompt += "\n\n" + toolbox.describe()
-    messages: list[Message] = [
-        {"role": "system", "content": system_prompt(gateway, role)},
-        {"role": "user", "content": prompt},
-    ]
-    opening = list(messages)
+
+    def opening_for(brief: Brief) -> list[Message]:
+        prompt = build_prompt(brief, fmt)
+        if toolbox is not None:
+            prompt += "\n\n" + toolbox.describe()
+        return [
+            {"role": "system", "content": system_prompt(gateway, role)},
+            {"role": "user", "content": prompt},
+        ]
+
+    opening = opening_for(brief)
+    messages = list(opening)
     reason = ""
     echoed = False
     for attempt in range(FORMAT_RETRIES + 1):
@@ -174,6 +183,15 @@ def ask(
             messages = [opening[0], {"role": "user", "content": retry}]
         except (FormatError, PatchRefused) as exc:
             reason = str(exc)
+            if isinstance(exc, TestsGivenBack) and brief.tests:
+                # Shown the failing tests, the 1.5B model gave them back (9 of 12 replies
+                # on one project, wherever the tests stood in the prompt); without them it
+                # answers with code. Ask afresh, with the failure output only.
+                log.info("%s gave the tests back; asking without them", role)
+                brief = dataclasses.replace(brief, tests="")
+                opening = opening_for(brief)
+                messages = list(opening)
+                continue
             log.info("%s reply unusable (%s): %s", role, fmt, reason[:300])
             messages += [
                 {"role": "assistant", "content": reply},
@@ -261,6 +279,8 @@ def splice_units(
     replaced = [u for u in units if replacement[(u.path, u.qualname, u.start)] is not None]
     if not replaced:
         shown = ", ".join(u.name for u in units if u.kind == "def")
+        if any(name.startswith("test") for name in new_defs):
+            raise TestsGivenBack(f"the reply gives tests back, not the code to fix ({shown})")
         raise FormatError(f"the reply defines none of the functions shown ({shown})")
     changes: list[patch.FileChange] = []
     for path in dict.fromkeys(u.path for u in replaced):

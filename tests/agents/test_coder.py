@@ -426,3 +426,27 @@ def test_an_empty_function_is_asked_to_be_written_not_debugged() -> None:
     [change], _ = coder.ask(gateway, "coder", brief, {"fib.py": STUB}.get)
     assert "fib(n - 1) + fib(n - 2)" in (change.new_text or "")
     assert "left the body of fib empty" in asked[1] and "wrong" not in asked[1]
+
+
+def test_tests_given_back_are_asked_for_again_without_the_tests() -> None:
+    from greenpatch.agents import coder
+    from greenpatch.agents.gateway import Gateway
+    from greenpatch.agents.providers import ScriptedReplies
+    from greenpatch.config import ModelSettings, Settings
+
+    unit = unit_named("shop/cart.py", SOURCE, "mean")
+    assert unit is not None
+    # The 1.5B model's answer to roman's prompt: the tests, under a broken import line.
+    tests_back = f"```python\nfrom shop/cart.py import mean\n\n{TEST.split(chr(10), 1)[1]}```"
+    fixed = "```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n```"
+    model = ScriptedReplies.register("tests-back", [tests_back, fixed])
+    gateway = Gateway.for_run(Settings(models=ModelSettings(default=model, edit_format="whole")))
+    asked: list[list[dict[str, str]]] = []
+    gateway.on_call = lambda record, messages, reply: asked.append([dict(m) for m in messages])
+    brief = Brief("fix it", (unit,), (("shop/cart.py", SOURCE),), TEST, "assert 3.0 == 2")
+    [change], _ = coder.ask(gateway, "coder", brief, {"shop/cart.py": SOURCE}.get)
+    assert "sum(xs) / len(xs)" in (change.new_text or "")
+    assert "The failing tests" in asked[0][1]["content"]
+    assert [m["role"] for m in asked[1]] == ["system", "user"]  # afresh
+    assert "The failing tests" not in asked[1][1]["content"]
+    assert "assert 3.0 == 2" in asked[1][1]["content"]  # the failure output stays
