@@ -16,6 +16,7 @@ when the run's approval callback says yes (headless: `--allow-install`; default 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shlex
 import subprocess
@@ -127,8 +128,11 @@ def for_run(
     """The tools of one run, over its working copy and sandbox."""
 
     def read(path: str) -> str:
-        text = copy.read(_relative(path))
-        return text if text is not None else f"{path}: no such file in the workspace"
+        found = _existing(copy, _relative(path))
+        text = copy.read(found) if found else None
+        if text is None:
+            return f"{path}: no such file in the workspace"
+        return text if found == _relative(path) else f"({found})\n{text}"
 
     def listing(path: str) -> str:
         folder = _relative(path or ".")
@@ -165,6 +169,7 @@ def for_run(
 
     def tests(argument: str) -> str:
         selected, names = test_selection(argument)
+        selected = [_node_in(copy, word) for word in selected]
         report = run_pytest(
             sandbox,
             copy.root,
@@ -241,6 +246,48 @@ def test_selection(argument: str) -> tuple[list[str], list[str]]:
         else:
             names.append(name)
     return selected, names
+
+
+def _node_in(copy: WorkingCopy, word: str) -> str:
+    """A test path or node id as the workspace has it: `test_pay.py::test_x` becomes
+    `tests/test_pay.py::test_x` when that is the one file of the name."""
+    if word.startswith("-"):
+        return word
+    path, sep, rest = word.partition("::")
+    if not path.endswith(".py"):
+        return word
+    found = _existing(copy, _relative(path))
+    return f"{found}{sep}{rest}" if found else word
+
+
+SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages"})
+MAX_WALK = 20_000
+
+
+def _existing(copy: WorkingCopy, path: str) -> str | None:
+    """`path` if the run sees it, else the one file of that name in the workspace (small
+    models name a file by its base name: `read test_pay.py`), else None."""
+    if copy.read(path) is not None:
+        return path
+    if "/" in path:
+        return None
+    matches = [p for p, text in copy.overlay().items() if text is not None and _base(p) == path]
+    seen = 0
+    for folder, dirs, files in os.walk(copy.root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS]
+        seen += len(files)
+        if path in files:
+            matches.append(os.path.relpath(os.path.join(folder, path), copy.root))
+        if seen > MAX_WALK or len(set(matches)) > 1:
+            break
+    if len(unique := set(matches)) != 1:
+        return None
+    (found,) = unique
+    return found if copy.read(found) is not None else None
+
+
+def _base(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
 
 
 def _relative(path: str) -> str:

@@ -102,6 +102,18 @@ def test_a_bare_test_name_selects_that_test(toolbox: Any) -> None:
     assert box.call("test", "test_no_such_thing").startswith("no test is named test_no_such_thing")
 
 
+def test_a_file_named_by_its_base_name_is_found(toolbox: Any) -> None:
+    box, copy, _ = toolbox
+    # The 1.5B model's calls in the timesheet project: `read pay.py`, `test test_pay.py`.
+    assert box.call("read", "pricing.py").startswith('(shop/pricing.py)\n"""Prices')
+    assert box.call("read", "extra.py") == "(shop/extra.py)\nX = 1\n"  # the run's new file
+    result = box.call("test", "test_pricing.py::test_apply_discount_keeps_cents")
+    assert result.startswith("failed: 1 failed")
+    assert box.call("read", "nowhere.py") == "nowhere.py: no such file in the workspace"
+    copy.apply((FileChange("tests/extra.py", None, "Y = 2\n"),))
+    assert box.call("read", "extra.py") == "extra.py: no such file in the workspace"  # two now
+
+
 def test_selection_keeps_paths_node_ids_and_options() -> None:
     assert tools.test_selection("tests/t.py::test_a -k 'a or b' -x t.py") == (
         ["tests/t.py::test_a", "-k", "a or b", "-x", "t.py"],
