@@ -15,6 +15,7 @@ when the run's approval callback says yes (headless: `--allow-install`; default 
 
 from __future__ import annotations
 
+import keyword
 import logging
 import os
 import re
@@ -168,7 +169,7 @@ def for_run(
         return "\n".join(lines) or "nothing found"
 
     def tests(argument: str) -> str:
-        selected, names = test_selection(argument)
+        selected, names = test_selection(argument, lambda word: _exists(copy, word))
         selected = [_node_in(copy, word) for word in selected]
         report = run_pytest(
             sandbox,
@@ -181,7 +182,7 @@ def for_run(
         )
         if report.ok:
             return report.summary()
-        if names and not report.cases:
+        if names and report.status == "no_tests":
             wanted = " or ".join(names)
             return f"no test is named {wanted}; name a test file or a node id (FILE::TEST)"
         return report.failure_text(RESULT_CHARS)
@@ -227,10 +228,18 @@ def for_run(
     )
 
 
-def test_selection(argument: str) -> tuple[list[str], list[str]]:
+# pytest options whose value is the next word (`--tb short`, `-k "a or b"`).
+_VALUED = frozenset({"-k", "-m", "-p", "-o", "-c", "-W", "--tb", "--maxfail", "--deselect"})
+
+
+def test_selection(
+    argument: str, exists: Callable[[str], bool] = lambda path: False
+) -> tuple[list[str], list[str]]:
     """What `test ARGS` selects: the paths, node ids and options to give pytest as they are,
-    and the bare test names (`test_slug`, `TestCart.test_total`, `test_slug()`) to select
-    with `-k`, since pytest would take a bare name for a missing file."""
+    and the `-k` expressions: the bare test names (`test_slug`, `TestCart.test_total`,
+    `test_slug()`), which pytest would take for missing files, and any `-k` given, joined
+    into one (pytest keeps only the last `-k`). `exists`: whether a word is a file or
+    directory of the workspace (`test tests` runs the directory)."""
     try:
         words = shlex.split(argument)
     except ValueError:  # an unbalanced quote
@@ -238,12 +247,16 @@ def test_selection(argument: str) -> tuple[list[str], list[str]]:
     selected: list[str] = []
     names: list[str] = []
     for previous, word in zip(["", *words], words, strict=False):
-        name = word.strip("'\"").removesuffix("()").rsplit(".", 1)[-1]
-        if previous in ("-k", "-m") or word.startswith("-") or not name.isidentifier():
-            selected.append(word)  # an option, its value, a path or a node id
-        elif "/" in word or "::" in word or word.endswith(".py"):
-            selected.append(word)
-        else:
+        name = word.strip("'\",;").removesuffix("()").rsplit(".", 1)[-1]
+        if previous == "-k":
+            names.append(f"({word})")
+        elif word == "-k":
+            continue
+        elif previous in _VALUED or word.startswith("-"):
+            selected.append(word)  # an option or its value
+        elif "/" in word or "::" in word or word.endswith(".py") or exists(word):
+            selected.append(word)  # a path or a node id
+        elif name.isidentifier() and not keyword.iskeyword(name):
             names.append(name)
     return selected, names
 
@@ -264,6 +277,14 @@ SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages"})
 MAX_WALK = 20_000
 
 
+def _exists(copy: WorkingCopy, word: str) -> bool:
+    """Whether a word is a file or directory of the run's view."""
+    path = _relative(word)
+    target = (copy.root / path).resolve()
+    on_disk = target.is_relative_to(copy.root.resolve()) and target.exists()
+    return on_disk or copy.read(path) is not None
+
+
 def _existing(copy: WorkingCopy, path: str) -> str | None:
     """`path` if the run sees it, else the one file of that name in the workspace (small
     models name a file by its base name: `read test_pay.py`), else None."""
@@ -271,19 +292,18 @@ def _existing(copy: WorkingCopy, path: str) -> str | None:
         return path
     if "/" in path:
         return None
-    matches = [p for p, text in copy.overlay().items() if text is not None and _base(p) == path]
+    matches = {p for p, text in copy.overlay().items() if text is not None and _base(p) == path}
     seen = 0
     for folder, dirs, files in os.walk(copy.root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS]
         seen += len(files)
         if path in files:
-            matches.append(os.path.relpath(os.path.join(folder, path), copy.root))
-        if seen > MAX_WALK or len(set(matches)) > 1:
-            break
-    if len(unique := set(matches)) != 1:
-        return None
-    (found,) = unique
-    return found if copy.read(found) is not None else None
+            found = os.path.relpath(os.path.join(folder, path), copy.root)
+            if copy.read(found) is not None:  # not deleted by the run
+                matches.add(found)
+        if len(matches) > 1 or seen > MAX_WALK:
+            return None  # ambiguous, or too many files to be sure
+    return matches.pop() if len(matches) == 1 else None
 
 
 def _base(path: str) -> str:

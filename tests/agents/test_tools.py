@@ -112,14 +112,20 @@ def test_a_file_named_by_its_base_name_is_found(toolbox: Any) -> None:
     assert box.call("read", "nowhere.py") == "nowhere.py: no such file in the workspace"
     copy.apply((FileChange("tests/extra.py", None, "Y = 2\n"),))
     assert box.call("read", "extra.py") == "extra.py: no such file in the workspace"  # two now
+    copy.apply((FileChange("tests/extra.py", "Y = 2\n", None),))  # the run deletes one
+    assert box.call("read", "extra.py") == "(shop/extra.py)\nX = 1\n"
 
 
 def test_selection_keeps_paths_node_ids_and_options() -> None:
-    assert tools.test_selection("tests/t.py::test_a -k 'a or b' -x t.py") == (
-        ["tests/t.py::test_a", "-k", "a or b", "-x", "t.py"],
-        [],
+    assert tools.test_selection("tests/t.py::test_a -k 'a or b' -x t.py test_c") == (
+        ["tests/t.py::test_a", "-x", "t.py"],
+        ["(a or b)", "test_c"],  # one -k: pytest would keep only the last
     )
-    assert tools.test_selection("test_a TestCart.test_total() 'test_b") == (
+    assert tools.test_selection("test_a TestCart.test_total() 'test_b and,") == (
         [],
         ["test_a", "test_total", "test_b"],
+    )
+    assert tools.test_selection("--tb short tests", lambda word: word == "tests") == (
+        ["--tb", "short", "tests"],
+        [],
     )
