@@ -125,8 +125,10 @@ def build_prompt(brief: Brief, fmt: str) -> str:
 
 
 def _stub_names(units: Sequence[CodeUnit]) -> str:
-    """ "f" or "f, g": the shown functions whose body is still missing ("" when none is)."""
-    return ", ".join(u.name for u in units if is_stub(u))
+    """The function under repair (the first shown) when its body is still missing, else "":
+    an empty callee shown beside it is no reason to stop debugging."""
+    first = next((u for u in units if u.kind == "def"), None)
+    return first.name if first is not None and is_stub(first) else ""
 
 
 def ask(
@@ -183,7 +185,7 @@ def ask(
             messages = [opening[0], {"role": "user", "content": retry}]
         except (FormatError, PatchRefused) as exc:
             reason = str(exc)
-            if isinstance(exc, TestsGivenBack) and brief.tests:
+            if isinstance(exc, TestsGivenBack) and brief.tests.strip():
                 # Shown the failing tests, the 1.5B model gave them back (9 of 12 replies
                 # on one project, wherever the tests stood in the prompt); without them it
                 # answers with code. Ask afresh, with the failure output only.
@@ -241,11 +243,11 @@ def _parses(code: str) -> str | None:
             ast.parse(code)
             return code
         except SyntaxError as exc:
-            lines = code.splitlines(keepends=True)
+            lines = code.split("\n")  # as the parser counts lines (splitlines counts more)
             index = (exc.lineno or 0) - 1
             if not (0 <= index < len(lines)) or not lines[index].startswith(("from ", "import ")):
                 return None
-            code = "".join(lines[:index] + lines[index + 1 :])
+            code = "\n".join(lines[:index] + lines[index + 1 :])
 
 
 def splice_units(
@@ -257,6 +259,7 @@ def splice_units(
     tree = ast.parse(code)
     lines = code.splitlines(keepends=True)
     new_defs: dict[str, str] = {}
+    plain: dict[str, list[str]] = {}  # every definition of a name but setters and deleters
     accessors: dict[tuple[str, str], str] = {}  # (name, "setter"): a property's setter
     new_assigns: dict[str, str] = {}
     imports: list[str] = []
@@ -268,18 +271,18 @@ def splice_units(
                 accessors[(node.name, accessor)] = source
             else:
                 new_defs[node.name] = source
+                plain.setdefault(node.name, []).append(source)
         elif isinstance(node, ast.Import | ast.ImportFrom):
             imports.append("".join(lines[node.lineno - 1 : node.end_lineno]).strip())
         elif (name := single_name(node)) is not None:
             new_assigns[name] = "".join(lines[node.lineno - 1 : node.end_lineno])
     replacement = {
-        (u.path, u.qualname, u.start): _new_source(u, new_defs, accessors, new_assigns)
-        for u in units
+        (u.path, u.qualname, u.start): _new_source(u, plain, accessors, new_assigns) for u in units
     }
     replaced = [u for u in units if replacement[(u.path, u.qualname, u.start)] is not None]
     if not replaced:
         shown = ", ".join(u.name for u in units if u.kind == "def")
-        if any(name.startswith("test") for name in new_defs):
+        if any(name.lower().startswith("test") for name in new_defs):
             raise TestsGivenBack(f"the reply gives tests back, not the code to fix ({shown})")
         raise FormatError(f"the reply defines none of the functions shown ({shown})")
     changes: list[patch.FileChange] = []
@@ -308,26 +311,47 @@ def splice_units(
 
 def _new_source(
     unit: CodeUnit,
-    defs: dict[str, str],
+    plain: dict[str, list[str]],
     accessors: dict[tuple[str, str], str],
     assigns: dict[str, str],
 ) -> str | None:
-    """The reply's definition for a shown unit: a property's setter (or deleter) only from
-    the reply's setter of that name, never its getter, and the other way round."""
+    """The reply's definition for a shown unit. A property's getter, setter or deleter takes
+    the reply's definition of the same kind; failing that (small models drop decorators),
+    its last plain definition of that name with as many parameters, so a getter is never
+    replaced by a setter, nor the other way round."""
     if unit.kind == "assign":
         return assigns.get(unit.name)
+    candidates = plain.get(unit.name, [])
+    node = _definition(unit.source)
+    accessor = _accessor(node) if node else ""
+    if accessor and (unit.name, accessor) in accessors:
+        return accessors[(unit.name, accessor)]
+    if node is None or not (accessor or _is_property(node)):
+        return candidates[-1] if candidates else None
+    arity = _arity(node)
+    fitting = [c for c in candidates if (d := _definition(c)) and _arity(d) == arity]
+    return fitting[-1] if fitting else None
+
+
+def _definition(source: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     try:
-        node = ast.parse(textwrap.dedent(unit.source)).body[0]
+        node = ast.parse(textwrap.dedent(source)).body[0]
     except (SyntaxError, IndexError):
-        return defs.get(unit.name)
-    if accessor := _accessor(node):
-        return accessors.get((unit.name, accessor))
-    return defs.get(unit.name)
+        return None
+    return node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
 
 
-def _accessor(node: ast.stmt) -> str:
+def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "property" for d in node.decorator_list)
+
+
+def _arity(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    return len(node.args.posonlyargs) + len(node.args.args)
+
+
+def _accessor(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> str:
     """ "setter", "getter" or "deleter" for a def decorated `@name.setter` etc., else ""."""
-    for decorator in getattr(node, "decorator_list", ()):
+    for decorator in node.decorator_list:
         if isinstance(decorator, ast.Attribute) and decorator.attr in _ACCESSORS:
             return decorator.attr
     return ""

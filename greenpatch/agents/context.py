@@ -171,21 +171,32 @@ def empty_body(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
             continue
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
             continue  # the docstring, or `...`
-        if isinstance(statement, ast.Raise) and "NotImplementedError" in ast.unparse(statement):
+        if isinstance(statement, ast.Raise) and _names_not_implemented(statement.exc):
             continue
         return False
     return True
 
 
+def _names_not_implemented(exc: ast.expr | None) -> bool:
+    """`raise NotImplementedError` or `raise NotImplementedError(...)`."""
+    if isinstance(exc, ast.Call):
+        exc = exc.func
+    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+
+
 def is_stub(unit: CodeUnit) -> bool:
-    """Whether a shown function's body is still missing (see `empty_body`)."""
+    """Whether a shown function's body is still missing (see `empty_body`); an `@overload`
+    or `@abstractmethod` is empty by design."""
     if unit.kind != "def":
         return False
     try:
         node = ast.parse(textwrap.dedent(unit.source)).body[0]
     except (SyntaxError, IndexError):
         return False
-    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and empty_body(node)
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    decorators = {ast.unparse(d).rsplit(".", 1)[-1] for d in node.decorator_list}
+    return not decorators & {"overload", "abstractmethod"} and empty_body(node)
 
 
 def unit_named(path: str, text: str, name: str) -> CodeUnit | None:

@@ -188,7 +188,7 @@ def walk(
                 if rules.ignored(rel, is_dir):
                     continue
                 if not _utf8(rel):
-                    _warn_once(rel)
+                    _warn_once(root, rel)
                     continue
                 if is_dir:
                     stack.append(rel)
@@ -200,13 +200,13 @@ def walk(
                 yield info
 
 
-_warned: set[str] = set()
+_warned: set[tuple[Path, str]] = set()
 
 
-def _warn_once(rel: str) -> None:
+def _warn_once(root: Path, rel: str) -> None:
     """One warning a process for a name that cannot be indexed, not one every update."""
-    if rel not in _warned:
-        _warned.add(rel)
+    if (root, rel) not in _warned:
+        _warned.add((root, rel))
         log.warning("skipping %r: its name is not UTF-8", rel)
 
 

@@ -360,6 +360,15 @@ def test_a_reply_with_getter_and_setter_replaces_each_with_its_own() -> None:
     [change] = splice_units(reply, units, {"c.py": source}.get)
     fixed = source.replace("self._x + 1", "self._x").replace("value * 2", "value")
     assert change.new_text == fixed
+    # Without decorators (small models drop them) each still goes to its own, by arity.
+    bare = (
+        "```python\ndef x(self):\n    return self._x\n\n"
+        "def x(self, value):\n    self._x = value\n```"
+    )
+    [change] = splice_units(bare, units, {"c.py": source}.get)
+    assert change.new_text == fixed
+    [change] = splice_units(bare, units[1:], {"c.py": source}.get)  # the setter alone shown
+    assert change.new_text == source.replace("value * 2", "value")
     # A reply with the getter alone leaves the setter as it was.
     getter_only = "```python\n@property\ndef x(self):\n    return self._x\n```"
     [change] = splice_units(getter_only, units, {"c.py": source}.get)
@@ -409,13 +418,24 @@ def test_an_empty_function_is_asked_to_be_written_not_debugged() -> None:
     for body in ("pass", "...", "raise NotImplementedError('todo')"):
         other = unit_named("f.py", f"def f():\n    {body}\n", "f")
         assert other is not None and is_stub(other)
-    assert not is_stub(unit_named("f.py", "def f():\n    return 1\n", "f"))  # type: ignore[arg-type]
+    for source in (
+        "def f():\n    return 1\n",
+        "def f():\n    raise ValueError('NotImplementedError')\n",
+        "@abc.abstractmethod\ndef f():\n    ...\n",
+        "@overload\ndef f(x: int) -> int: ...\n",
+    ):
+        assert not is_stub(unit_named("f.py", source, "f")), source  # type: ignore[arg-type]
     # Shown the stub with "write the complete code", the 0.5B model gave the stub back.
     brief = Brief("implement fib", (unit,), (("fib.py", STUB),))
     prompt = build_prompt(brief, "whole")
     assert "the body of fib is still missing" in prompt and "bug" not in prompt
     failing = Brief("implement fib", (unit,), (("fib.py", STUB),), failure="assert None == 55")
     assert "the body of fib is still missing" in build_prompt(failing, "whole")
+    # An empty function shown beside the one under repair does not make it a stub task.
+    mean = unit_named("shop/cart.py", SOURCE, "mean")
+    assert mean is not None
+    beside = Brief("fix mean", (mean, unit), (), failure="assert 3.0 == 2")
+    assert "has a bug" in build_prompt(beside, "whole")
     # Given back anyway, it is asked afresh for the body, not for "the wrong line".
     body = "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
     written = f"```python\ndef fib(n: int) -> int:\n{body}```"
