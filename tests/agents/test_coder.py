@@ -322,17 +322,20 @@ def test_a_fix_that_only_removes_a_decorator_is_kept() -> None:
     assert "@functools.cache" not in change.new_text
 
 
+PROPERTY = (
+    "class C:\n"
+    "    @property\n"
+    "    def x(self):\n"
+    "        return self._x + 1\n"
+    "\n"
+    "    @x.setter\n"
+    "    def x(self, value):\n"
+    "        self._x = value * 2\n"
+)
+
+
 def test_a_property_getter_is_rewritten_in_place_not_over_its_setter() -> None:
-    source = (
-        "class C:\n"
-        "    @property\n"
-        "    def x(self):\n"
-        "        return self._x + 1\n"
-        "\n"
-        "    @x.setter\n"
-        "    def x(self, value):\n"
-        "        self._x = value\n"
-    )
+    source = PROPERTY
     getter = unit_named("c.py", source, "C.x")
     assert getter is not None and "@property" in getter.source
     reply = "```python\ndef x(self):\n    return self._x\n```"
@@ -341,16 +344,7 @@ def test_a_property_getter_is_rewritten_in_place_not_over_its_setter() -> None:
 
 
 def test_a_reply_with_getter_and_setter_replaces_each_with_its_own() -> None:
-    source = (
-        "class C:\n"
-        "    @property\n"
-        "    def x(self):\n"
-        "        return self._x + 1\n"
-        "\n"
-        "    @x.setter\n"
-        "    def x(self, value):\n"
-        "        self._x = value * 2\n"
-    )
+    source = PROPERTY
     units = [u for u in units_in("c.py", source) if u.qualname == "C.x"]
     assert len(units) == 2
     reply = (
