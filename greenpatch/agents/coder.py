@@ -23,6 +23,7 @@ from greenpatch.agents.context import (
     CodeUnit,
     Reader,
     assignments_in,
+    definition,
     is_stub,
     single_name,
     units_in,
@@ -322,23 +323,15 @@ def _new_source(
     if unit.kind == "assign":
         return assigns.get(unit.name)
     candidates = plain.get(unit.name, [])
-    node = _definition(unit.source)
+    node = definition(unit.source)
     accessor = _accessor(node) if node else ""
     if accessor and (unit.name, accessor) in accessors:
         return accessors[(unit.name, accessor)]
     if node is None or not (accessor or _is_property(node)):
         return candidates[-1] if candidates else None
     arity = _arity(node)
-    fitting = [c for c in candidates if (d := _definition(c)) and _arity(d) == arity]
+    fitting = [c for c in candidates if (d := definition(c)) and _arity(d) == arity]
     return fitting[-1] if fitting else None
-
-
-def _definition(source: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    try:
-        node = ast.parse(textwrap.dedent(source)).body[0]
-    except (SyntaxError, IndexError):
-        return None
-    return node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
 
 
 def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

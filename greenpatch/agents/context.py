@@ -163,6 +163,15 @@ def unit_at(path: str, text: str, line: int) -> CodeUnit | None:
     return best
 
 
+def definition(source: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The function a unit's source defines (None for a class or what does not parse)."""
+    try:
+        node = ast.parse(textwrap.dedent(source)).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    return node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+
+
 def empty_body(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Whether a function is still to be written: its body is a docstring, `pass`, `...`
     or `raise NotImplementedError`, alone or together."""
@@ -187,13 +196,8 @@ def _names_not_implemented(exc: ast.expr | None) -> bool:
 def is_stub(unit: CodeUnit) -> bool:
     """Whether a shown function's body is still missing (see `empty_body`); an `@overload`
     or `@abstractmethod` is empty by design."""
-    if unit.kind != "def":
-        return False
-    try:
-        node = ast.parse(textwrap.dedent(unit.source)).body[0]
-    except (SyntaxError, IndexError):
-        return False
-    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+    node = definition(unit.source) if unit.kind == "def" else None
+    if node is None:
         return False
     decorators = {ast.unparse(d).rsplit(".", 1)[-1] for d in node.decorator_list}
     return not decorators & {"overload", "abstractmethod"} and empty_body(node)

@@ -129,11 +129,14 @@ def for_run(
     """The tools of one run, over its working copy and sandbox."""
 
     def read(path: str) -> str:
-        found = _existing(copy, _relative(path))
+        wanted = _relative(path)
+        if (text := copy.read(wanted)) is not None:
+            return text
+        found = _existing(copy, wanted)
         text = copy.read(found) if found else None
-        if text is None:
-            return f"{path}: no such file in the workspace"
-        return text if found == _relative(path) else f"({found})\n{text}"
+        return (
+            f"({found})\n{text}" if text is not None else f"{path}: no such file in the workspace"
+        )
 
     def listing(path: str) -> str:
         folder = _relative(path or ".")
@@ -292,7 +295,8 @@ def _existing(copy: WorkingCopy, path: str) -> str | None:
         return path
     if "/" in path:
         return None
-    matches = {p for p, text in copy.overlay().items() if text is not None and _base(p) == path}
+    overlay = copy.overlay().items()
+    matches = {p for p, text in overlay if text is not None and PurePosixPath(p).name == path}
     seen = 0
     for folder, dirs, files in os.walk(copy.root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS]
@@ -304,10 +308,6 @@ def _existing(copy: WorkingCopy, path: str) -> str | None:
         if len(matches) > 1 or seen > MAX_WALK:
             return None  # ambiguous, or too many files to be sure
     return matches.pop() if len(matches) == 1 else None
-
-
-def _base(path: str) -> str:
-    return path.rsplit("/", 1)[-1]
 
 
 def _relative(path: str) -> str:
