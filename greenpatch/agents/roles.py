@@ -26,9 +26,20 @@ from greenpatch.errors import BudgetExceeded, Cancelled, FormatError, Greenpatch
 log = logging.getLogger(__name__)
 
 TESTER_MARK = "# Written by Greenpatch's tester for:"
+# A few small tests fit in a few hundred tokens. Without a cap the 0.5B model repeated one
+# assert until it ran out at 2,048 tokens on 5 of 5 HumanEval problems probed (about 200 s
+# each), and the cut-off reply, its code block never closed, gave no test at all.
+TESTER_MAX_TOKENS = 768
 
 
-def _ask(gateway: Gateway, role: str, prompt: str, toolbox: Toolbox | None = None) -> str | None:
+def _ask(
+    gateway: Gateway,
+    role: str,
+    prompt: str,
+    toolbox: Toolbox | None = None,
+    *,
+    max_tokens: int = 2048,
+) -> str | None:
     """The role's reply, or None when its model failed (budget and cancel still stop)."""
     try:
         system = system_prompt(gateway, role)
@@ -38,7 +49,7 @@ def _ask(gateway: Gateway, role: str, prompt: str, toolbox: Toolbox | None = Non
             {"role": "system", "content": system},
             {"role": "user", "content": prompt},
         ]
-        return converse(gateway, role, messages, toolbox).text
+        return converse(gateway, role, messages, toolbox, max_tokens=max_tokens).text
     except (BudgetExceeded, Cancelled):
         raise
     except GreenpatchError as exc:
@@ -161,14 +172,18 @@ def write_tests(
             module=module,
             code=textwrap.dedent(unit.source).rstrip(),
         ),
+        max_tokens=TESTER_MAX_TOKENS,
     )
     if reply is None:
         return None
     try:
-        code = extract_code(reply)
+        code: str | None = extract_code(reply)
     except FormatError as exc:
         log.info("tester reply unusable: %s", exc)
+        code = cut_off_code(reply)
+    if code is None:
         return None
+    code = without_repeated_asserts(code)
     tree = ast.parse(code)
     if not any(isinstance(n, ast.FunctionDef) and n.name.startswith("test") for n in tree.body):
         return None
@@ -179,6 +194,52 @@ def write_tests(
         name, n = f"tests/test_greenpatch_{stem}_{n}.py", n + 1
     header = f"{TESTER_MARK} {task.splitlines()[0][:80]}\n"
     return patch.FileChange(path=name, old_text=None, new_text=header + code.rstrip() + "\n")
+
+
+def cut_off_code(reply: str) -> str | None:
+    """The complete statements of a code block the reply never closed (it ran out of tokens):
+    the lines after the opening fence, less as many trailing lines as it takes to parse."""
+    opened = re.search(r"```[ \t]*(?:python|py|python3)?[ \t]*\n", reply)
+    if opened is None or "```" in reply[opened.end() :]:
+        return None
+    lines = textwrap.dedent(reply[opened.end() :]).split("\n")
+    while lines:
+        try:
+            ast.parse("\n".join(lines))
+        except SyntaxError:
+            lines.pop()
+            continue
+        while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+            lines.pop()  # blank lines, and the comment that announced what was cut off
+        return "\n".join(lines) or None
+    return None
+
+
+def without_repeated_asserts(code: str) -> str:
+    """The code less every assert that repeats an earlier one of the same function word for
+    word, with the comments above it ("# Test case 14"): it checks nothing new, and a small
+    model writes them by the dozen."""
+    tree = ast.parse(code)
+    drop: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        seen: set[str] = set()
+        body = node.body
+        for index, statement in enumerate(body):
+            if not isinstance(statement, ast.Assert):
+                continue
+            text = ast.unparse(statement)
+            start, end = statement.lineno, statement.end_lineno or statement.lineno
+            top = (body[index - 1].end_lineno or 0) if index else 0
+            alone = index > 0 and top < start  # no other statement on its lines
+            alone = alone and (index + 1 == len(body) or body[index + 1].lineno > end)
+            if text in seen and alone:
+                drop.update(range(top + 1, end + 1))
+            seen.add(text)
+    lines = code.split("\n")
+    kept = "\n".join(line for n, line in enumerate(lines, 1) if n not in drop)
+    return kept if drop else code
 
 
 # -- critic ----------------------------------------------------------------------------------

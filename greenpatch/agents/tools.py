@@ -96,10 +96,11 @@ def converse(
     toolbox: Toolbox | None,
     *,
     temperature: float = 0.0,
+    max_tokens: int = 2048,
 ) -> Completion:
     """Ask the role; while it asks for a tool (at most MAX_CALLS times), answer and ask
     again. `messages` grows by the tool exchanges. The last reply is returned as it is."""
-    completion = gateway.complete(role, messages, temperature=temperature)
+    completion = gateway.complete(role, messages, temperature=temperature, max_tokens=max_tokens)
     for _ in range(MAX_CALLS if toolbox is not None else 0):
         wanted = request_in(completion.text)
         if toolbox is None or wanted is None:
@@ -113,7 +114,9 @@ def converse(
                 "content": f"RESULT of {name} {argument}:\n" + toolbox.call(name, argument),
             },
         ]
-        completion = gateway.complete(role, messages, temperature=temperature)
+        completion = gateway.complete(
+            role, messages, temperature=temperature, max_tokens=max_tokens
+        )
     return completion
 
 

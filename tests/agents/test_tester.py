@@ -1,0 +1,96 @@
+"""The tester with the scripted model: a reply cut off at its token cap still gives its tests."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from greenpatch.agents import roles, sampling
+from greenpatch.agents.context import unit_named
+from greenpatch.agents.gateway import Gateway
+from greenpatch.agents.providers import ScriptedReplies
+from greenpatch.config import ModelSettings, Settings
+
+PILE = '''def make_a_pile(n):
+    """The stones of n levels, n first, each level the next number of n's parity.
+
+    >>> make_a_pile(3)
+    [3, 5, 7]
+    """
+'''
+
+# As the 0.5B model wrote it for HumanEval/100: the block never closed, the last line cut.
+CUT_OFF = """Here are the tests:
+```python
+from solution import make_a_pile
+
+def test_make_a_pile():
+    # Test case 1
+    assert make_a_pile(3) == [3, 5, 7]
+    # Test case 2
+    assert make_a_pile(4) == [4, 6, 8, 10]
+    # Test case 3
+    assert make_a_pile(4) == [4, 6, 8, 10]
+    x = 1; assert make_a_pile(4) == [4, 6, 8, 10]
+    # Test case 4
+    assert make_a_pile(1) == [1]
+    # Test case 5
+    assert make_a_pile(4) == [4, 6, 8, 10]
+    # Test case 6
+    assert make_a_pile(5) == [5, 7, 9, 11, 1"""
+
+
+def scripted_tester(reply: str, name: str) -> tuple[Gateway, list[int]]:
+    model = ScriptedReplies.register(name, [{"role": "tester", "reply": reply}])
+    gateway = Gateway.for_run(Settings(models=ModelSettings(default=model)), environ={})
+    caps: list[int] = []
+    complete = gateway.complete
+
+    def capped(role: str, messages: Any, **kwargs: Any) -> Any:
+        caps.append(kwargs.get("max_tokens", 2048))
+        return complete(role, messages, **kwargs)
+
+    gateway.complete = capped  # type: ignore[method-assign]
+    return gateway, caps
+
+
+def test_a_reply_cut_off_keeps_its_complete_tests_once_each() -> None:
+    gateway, caps = scripted_tester(CUT_OFF, "tester-cut-off")
+    unit = unit_named("solution.py", PILE, "make_a_pile")
+    assert unit is not None
+
+    change = roles.write_tests(gateway, "Implement make_a_pile.", unit, [])
+
+    assert caps == [roles.TESTER_MAX_TOKENS]
+    assert change is not None and change.path == "tests/test_greenpatch_make_a_pile.py"
+    body = change.new_text.split("\n", 1)[1]  # after the tester's mark
+    assert body == textwrap.dedent("""\
+        from solution import make_a_pile
+
+        def test_make_a_pile():
+            # Test case 1
+            assert make_a_pile(3) == [3, 5, 7]
+            # Test case 2
+            assert make_a_pile(4) == [4, 6, 8, 10]
+            x = 1; assert make_a_pile(4) == [4, 6, 8, 10]
+            # Test case 4
+            assert make_a_pile(1) == [1]
+        """)
+    assert sampling.assertion_examples(change.new_text, "make_a_pile") == [
+        sampling.Example("make_a_pile(3)", "[3, 5, 7]"),
+        sampling.Example("make_a_pile(4)", "[4, 6, 8, 10]"),
+        sampling.Example("make_a_pile(1)", "[1]"),
+    ]
+
+
+def test_a_closed_block_that_does_not_parse_is_not_cut() -> None:
+    broken = "```python\ndef test_x():\n    assert make_a_pile(3) == [3, 5\n```\n"
+    gateway, _ = scripted_tester(broken, "tester-broken")
+    unit = unit_named("solution.py", PILE, "make_a_pile")
+    assert unit is not None
+    assert roles.write_tests(gateway, "Implement make_a_pile.", unit, []) is None
+
+
+def test_prose_without_code_gives_no_tests() -> None:
+    assert roles.cut_off_code("I would test it with a few values.") is None
+    assert roles.cut_off_code("```python\n(((") is None
