@@ -29,7 +29,7 @@ from greenpatch.agents.context import (
     units_in,
 )
 from greenpatch.agents.gateway import Gateway, Message
-from greenpatch.agents.tools import Toolbox, converse
+from greenpatch.agents.tools import MAX_CALLS, Toolbox, converse, request_in
 from greenpatch.errors import FormatError, PatchRefused
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,11 @@ def ask(
         first = greedy if temperature is None else temperature
         heat = first if attempt == 0 else 0.7
         reply = converse(gateway, role, messages, toolbox, temperature=heat).text
+        wants_more = toolbox is not None and request_in(reply) is not None
+        if wants_more:
+            # Its tools spent, it asked for more: the 1.5B model asked for the same ones
+            # again on each of its retries (14 of 23 calls on one project). Answers only now.
+            toolbox = None
         try:
             return parse_reply(reply, fmt, brief.units, read), fmt
         except Echo as exc:
@@ -195,6 +200,8 @@ def ask(
                 opening = opening_for(brief)
                 messages = list(opening)
                 continue
+            if wants_more:
+                reason = f"that was the last tool of this turn (at most {MAX_CALLS}). {reason}"
             log.info("%s reply unusable (%s): %s", role, fmt, reason[:300])
             messages += [
                 {"role": "assistant", "content": reply},

@@ -101,18 +101,21 @@ def converse(
     """Ask the role; while it asks for a tool (at most MAX_CALLS times), answer and ask
     again. `messages` grows by the tool exchanges. The last reply is returned as it is."""
     completion = gateway.complete(role, messages, temperature=temperature, max_tokens=max_tokens)
+    asked: set[tuple[str, str]] = set()
     for _ in range(MAX_CALLS if toolbox is not None else 0):
         wanted = request_in(completion.text)
         if toolbox is None or wanted is None:
             break
         name, argument = wanted
-        log.info("%s uses the tool %s %r", role, name, argument)
+        if wanted in asked:
+            result = "the same as before (above). Give your answer now."
+        else:
+            log.info("%s uses the tool %s %r", role, name, argument)
+            asked.add(wanted)
+            result = toolbox.call(name, argument)
         messages += [
             {"role": "assistant", "content": completion.text},
-            {
-                "role": "user",
-                "content": f"RESULT of {name} {argument}:\n" + toolbox.call(name, argument),
-            },
+            {"role": "user", "content": f"RESULT of {name} {argument}:\n{result}"},
         ]
         completion = gateway.complete(
             role, messages, temperature=temperature, max_tokens=max_tokens

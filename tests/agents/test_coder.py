@@ -464,3 +464,30 @@ def test_tests_given_back_are_asked_for_again_without_the_tests() -> None:
     assert [m["role"] for m in asked[1]] == ["system", "user"]  # afresh
     assert "The failing tests" not in asked[1][1]["content"]
     assert "assert 3.0 == 2" in asked[1][1]["content"]  # the failure output stays
+
+
+def test_a_role_that_spent_its_tools_answers_without_them_on_its_retry() -> None:
+    from greenpatch.agents import coder, tools
+    from greenpatch.agents.gateway import Gateway
+    from greenpatch.agents.providers import ScriptedReplies
+    from greenpatch.config import ModelSettings, Settings
+
+    unit = unit_named("shop/cart.py", SOURCE, "mean")
+    assert unit is not None
+    fixed = unit.source.replace("(len(xs) - 1)", "len(xs)")
+    wanting = ["TOOL: list shop"] * (tools.MAX_CALLS + 2)
+    model = ScriptedReplies.register("tools-spent", [*wanting, f"```python\n{fixed}```"])
+    gateway = Gateway.for_run(Settings(models=ModelSettings(default=model, edit_format="whole")))
+    runs: list[str] = []
+    box = tools.Toolbox(
+        [tools.Tool("list", "list DIR", "a directory", lambda d: runs.append(d) or "")]
+    )
+    brief = Brief("fix it", (unit,), (("shop/cart.py", SOURCE),), TEST, "assert 3.0 == 2")
+
+    changes, _ = coder.ask(gateway, "debugger", brief, {"shop/cart.py": SOURCE}.get, box)
+
+    assert "sum(xs) / len(xs)" in changes[0].new_text
+    assert runs == ["shop"]  # the same request is not run again
+    # The first try: a call and MAX_CALLS tool rounds; its retry, no tools, fails once more
+    # (a request is no answer); the next retry answers.
+    assert len(gateway.records) == tools.MAX_CALLS + 3

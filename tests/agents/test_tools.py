@@ -65,12 +65,19 @@ def test_installing_needs_the_users_yes(toolbox: Any) -> None:
 def test_a_role_that_only_asks_for_tools_is_stopped() -> None:
     model = ScriptedReplies.register("tool-loop", ["TOOL: read a.py"] * 10)
     gateway = Gateway.for_run(Settings(models=ModelSettings(default=model)), environ={})
-    box = tools.Toolbox([tools.Tool("read", "read PATH", "a file", lambda p: "text")])
+    runs: list[str] = []
+    box = tools.Toolbox(
+        [tools.Tool("read", "read PATH", "a file", lambda p: runs.append(p) or "text")]
+    )
     messages: list[Any] = [{"role": "user", "content": "fix it"}]
     reply = tools.converse(gateway, "debugger", messages, box)
     assert reply.text == "TOOL: read a.py"
     assert len(gateway.records) == tools.MAX_CALLS + 1
-    assert sum(m["content"].startswith("RESULT of read a.py") for m in messages) == tools.MAX_CALLS
+    results = [m["content"] for m in messages if m["content"].startswith("RESULT of read a.py")]
+    assert len(results) == tools.MAX_CALLS
+    # Read once; asked again, it is told it has the result and should answer.
+    assert runs == ["a.py"] and results[0] == "RESULT of read a.py:\ntext"
+    assert all(r.endswith("Give your answer now.") for r in results[1:])
     assert tools.request_in("TOOL: read a.py\n```diff\n```") is None  # an answer, not a request
 
 
