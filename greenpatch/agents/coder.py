@@ -174,6 +174,7 @@ def ask(
             # Its tools spent, it asked for more: the 1.5B model asked for the same ones
             # again on each of its retries (14 of 23 calls on one project). Answers only now.
             toolbox = None
+            opening = opening_for(brief)  # a fresh ask no longer offers tools
         try:
             return parse_reply(reply, fmt, brief.units, read), fmt
         except Echo as exc:

@@ -176,15 +176,20 @@ def write_tests(
     )
     if reply is None:
         return None
+    reply = reply.replace("\r\n", "\n").replace("\r", "\n")
     try:
-        code: str | None = extract_code(reply)
-    except FormatError as exc:
-        log.info("tester reply unusable: %s", exc)
-        code = cut_off_code(reply)
-    if code is None:
+        try:
+            code: str | None = extract_code(reply)
+        except FormatError as exc:
+            log.info("tester reply unusable: %s", exc)
+            code = cut_off_code(reply)
+        if code is None:
+            return None
+        code = without_repeated_asserts(code)
+        tree = ast.parse(code)
+    except (RecursionError, MemoryError, ValueError) as exc:  # nested too deep for ast
+        log.info("tester reply unusable: %r", exc)
         return None
-    code = without_repeated_asserts(code)
-    tree = ast.parse(code)
     if not any(isinstance(n, ast.FunctionDef) and n.name.startswith("test") for n in tree.body):
         return None
     stem = re.sub(r"\W", "_", unit.name).lower()
@@ -198,11 +203,14 @@ def write_tests(
 
 def cut_off_code(reply: str) -> str | None:
     """The complete statements of a code block the reply never closed (it ran out of tokens):
-    the lines after the opening fence, less as many trailing lines as it takes to parse."""
+    the lines after the opening fence, less the last (cut off) and as many more as it takes
+    to parse."""
     opened = re.search(r"```[ \t]*(?:python|py|python3)?[ \t]*\n", reply)
     if opened is None or "```" in reply[opened.end() :]:
         return None
     lines = textwrap.dedent(reply[opened.end() :]).split("\n")
+    if lines:
+        lines.pop()  # cut mid-line (or empty): a prefix of a line can parse, meaning another
     while lines:
         try:
             ast.parse("\n".join(lines))
@@ -229,6 +237,8 @@ def without_repeated_asserts(code: str) -> str:
         for index, statement in enumerate(body):
             if not isinstance(statement, ast.Assert):
                 continue
+            if not _pure_check(statement):
+                continue
             text = ast.unparse(statement)
             start, end = statement.lineno, statement.end_lineno or statement.lineno
             top = (body[index - 1].end_lineno or 0) if index else 0
@@ -240,6 +250,21 @@ def without_repeated_asserts(code: str) -> str:
     lines = code.split("\n")
     kept = "\n".join(line for n, line in enumerate(lines, 1) if n not in drop)
     return kept if drop else code
+
+
+def _pure_check(statement: ast.Assert) -> bool:
+    """An assert that checks the same thing each time it runs: its calls are plain functions
+    of literals (`f(4) == [4, 6]`), not `s.pop()` or `next(it)`, which change state."""
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.keywords:
+                return False
+            for arg in node.args:
+                try:
+                    ast.literal_eval(arg)
+                except (ValueError, TypeError, SyntaxError, RecursionError):
+                    return False
+    return True
 
 
 # -- critic ----------------------------------------------------------------------------------

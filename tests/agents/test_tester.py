@@ -94,3 +94,41 @@ def test_a_closed_block_that_does_not_parse_is_not_cut() -> None:
 def test_prose_without_code_gives_no_tests() -> None:
     assert roles.cut_off_code("I would test it with a few values.") is None
     assert roles.cut_off_code("```python\n(((") is None
+
+
+def test_a_cut_off_line_that_happens_to_parse_is_dropped_too() -> None:
+    reply = "```python\ndef test_fib():\n    assert fib(1) == 1\n    assert fib(10) == 5"
+    assert roles.cut_off_code(reply) == "def test_fib():\n    assert fib(1) == 1"
+
+
+def test_asserts_that_change_state_are_kept_when_repeated() -> None:
+    code = textwrap.dedent("""\
+        def test_pops():
+            s = [1, 1, 2]
+            assert s.pop() == 2
+            assert s.pop() == 1
+            assert s.pop() == 1
+            assert next(iter(s), None) is None
+            assert f(2) == 4
+            assert f(2) == 4
+        """)
+    kept = roles.without_repeated_asserts(code)
+    assert kept.count("assert s.pop() == 1") == 2 and kept.count("assert f(2) == 4") == 1
+
+
+def test_carriage_returns_count_as_line_ends() -> None:
+    reply = "```python\r\ndef test_x():\r\n    assert f(1) == 2\r\n    assert f(1) == 2\r\n```\r\n"
+    gateway, _ = scripted_tester(reply, "tester-crlf")
+    unit = unit_named("solution.py", PILE, "make_a_pile")
+    assert unit is not None
+    change = roles.write_tests(gateway, "Implement make_a_pile.", unit, [])
+    assert change is not None and change.new_text.count("assert f(1) == 2") == 1
+
+
+def test_an_expression_too_deep_for_ast_gives_no_tests_not_a_crash() -> None:
+    deep = "assert x == " + "1 + " * 400 + "1"
+    reply = f"```python\ndef test_x():\n    {deep}\n    {deep}\n```\n"
+    gateway, _ = scripted_tester(reply, "tester-deep")
+    unit = unit_named("solution.py", PILE, "make_a_pile")
+    assert unit is not None
+    assert roles.write_tests(gateway, "Implement make_a_pile.", unit, []) is None
