@@ -45,7 +45,8 @@ class TestsGivenBack(FormatError):
     """The reply defines test functions and none of the code shown."""
 
 
-_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL)
+_OPENING = r"```[ \t]*(?:python|py|python3)?[ \t]*\n"
+_FENCE = re.compile(_OPENING + r"(.*?)```", re.DOTALL)
 
 
 @functools.cache
@@ -241,6 +242,28 @@ def extract_code(reply: str) -> str:
         except SyntaxError as exc:
             raise FormatError(f"the code does not parse: line {exc.lineno}: {exc.msg}") from exc
     raise FormatError("no ```python block with the corrected code was found")
+
+
+def cut_off_code(reply: str) -> str | None:
+    """The complete statements of a code block the reply never closed (it ran out of tokens):
+    the lines after the opening fence, less the last (cut off) and as many more as it takes
+    to parse."""
+    opened = re.search(_OPENING, reply)
+    if opened is None or "```" in reply[opened.end() :]:
+        return None
+    lines = textwrap.dedent(reply[opened.end() :]).split("\n")
+    if lines:
+        lines.pop()  # cut mid-line (or empty): a prefix of a line can parse, meaning another
+    while lines:
+        try:
+            ast.parse("\n".join(lines))
+        except SyntaxError:
+            lines.pop()
+            continue
+        while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+            lines.pop()  # blank lines, and the comment that announced what was cut off
+        return "\n".join(lines) or None
+    return None
 
 
 def _parses(code: str) -> str | None:

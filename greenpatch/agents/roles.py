@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenpatch import patch
-from greenpatch.agents.coder import extract_code, render, system_prompt
+from greenpatch.agents.coder import cut_off_code, extract_code, render, system_prompt
 from greenpatch.agents.context import CodeUnit
 from greenpatch.agents.gateway import Gateway, Message
 from greenpatch.agents.tools import Toolbox, converse
@@ -201,28 +201,6 @@ def write_tests(
     return patch.FileChange(path=name, old_text=None, new_text=header + code.rstrip() + "\n")
 
 
-def cut_off_code(reply: str) -> str | None:
-    """The complete statements of a code block the reply never closed (it ran out of tokens):
-    the lines after the opening fence, less the last (cut off) and as many more as it takes
-    to parse."""
-    opened = re.search(r"```[ \t]*(?:python|py|python3)?[ \t]*\n", reply)
-    if opened is None or "```" in reply[opened.end() :]:
-        return None
-    lines = textwrap.dedent(reply[opened.end() :]).split("\n")
-    if lines:
-        lines.pop()  # cut mid-line (or empty): a prefix of a line can parse, meaning another
-    while lines:
-        try:
-            ast.parse("\n".join(lines))
-        except SyntaxError:
-            lines.pop()
-            continue
-        while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
-            lines.pop()  # blank lines, and the comment that announced what was cut off
-        return "\n".join(lines) or None
-    return None
-
-
 def without_repeated_asserts(code: str) -> str:
     """The code less every assert that repeats an earlier one of the same function word for
     word, with the comments above it ("# Test case 14"): it checks nothing new, and a small
@@ -235,21 +213,18 @@ def without_repeated_asserts(code: str) -> str:
         seen: set[str] = set()
         body = node.body
         for index, statement in enumerate(body):
-            if not isinstance(statement, ast.Assert):
-                continue
-            if not _pure_check(statement):
+            if not isinstance(statement, ast.Assert) or not _pure_check(statement):
                 continue
             text = ast.unparse(statement)
-            start, end = statement.lineno, statement.end_lineno or statement.lineno
+            end = statement.end_lineno or statement.lineno
             top = (body[index - 1].end_lineno or 0) if index else 0
-            alone = index > 0 and top < start  # no other statement on its lines
+            alone = index > 0 and top < statement.lineno  # no other statement on its lines
             alone = alone and (index + 1 == len(body) or body[index + 1].lineno > end)
             if text in seen and alone:
                 drop.update(range(top + 1, end + 1))
             seen.add(text)
     lines = code.split("\n")
-    kept = "\n".join(line for n, line in enumerate(lines, 1) if n not in drop)
-    return kept if drop else code
+    return "\n".join(line for n, line in enumerate(lines, 1) if n not in drop)
 
 
 def _pure_check(statement: ast.Assert) -> bool:
