@@ -8,6 +8,9 @@ more answers until they agree or the sample budget is spent (`sampling.draw`, th
 `greenpatch run` uses too), asks the debugger to repair when none passes the examples, and
 keeps the answer `sampling.select` picks. The hidden HumanEval
 tests are run only to score, never shown to any role. Every program runs in the sandbox.
+Scoring also runs every candidate the loop drew on the hidden tests: `any_in_pool` is the
+share of problems where some candidate passed, what a perfect selection would have scored, so
+the gap to the loop's score is what selection lost and the rest is what sampling never found.
 
     python benchmarks/humaneval_loop.py --model local/qwen2.5-coder-0.5b [--limit N] [--stride K]
         [--samples 5] [--agree 3] [--repairs 2] [--no-tester] [--out rows.jsonl] [--json]
@@ -77,6 +80,7 @@ class Row:
     agreement: int = 0
     single: bool = False
     loop: bool = False
+    in_pool: int = 0  # candidates that pass the hidden tests: what a perfect selection had
     single_tokens: int = 0
     loop_tokens: int = 0
     single_s: float = 0.0
@@ -176,8 +180,11 @@ class Solver:
         row.candidates, row.chosen = len(pool.answers), selection.index
         row.agreement = selection.agreement
         final = pool.chosen() or greedy
-        row.loop = row.single if final is greedy else self.hidden(final, problem)
         row.loop_tokens, row.loop_s = self.tokens() - tokens0, time.monotonic() - started
+        # Scoring, not the loop's work: every distinct answer against the hidden tests.
+        passing = {a: self.hidden(a, problem) for a in dict.fromkeys(pool.answers) if a}
+        row.in_pool = sum(passing.get(a, False) for a in pool.answers if a)
+        row.loop = passing.get(final, False) if final else False
         return row
 
 
@@ -205,6 +212,8 @@ def summary(model: str, rows: list[dict]) -> dict:
         "mean_candidates": round(sum(r["candidates"] for r in rows) / n, 2),
         "with_examples": sum(1 for r in rows if r["examples"]),
         "fixed_by_loop": sum(1 for r in rows if r["loop"] and not r["single"]),
+        # Some candidate passed the hidden tests: the most a perfect selection could score.
+        "any_in_pool": round(100 * sum(1 for r in rows if r.get("in_pool")) / n, 1),
         "broken_by_loop": sum(1 for r in rows if r["single"] and not r["loop"]),
     }
 
@@ -249,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{row['task_id']:>14}  single {'ok ' if row['single'] else 'no '} "
                 f"loop {'ok ' if row['loop'] else 'no '} candidates {row['candidates']} "
+                f"in pool {row['in_pool']} "
                 f"examples {row['examples']} tests {row['tests']} {row['loop_s']:.0f}s",
                 file=sys.stderr,
                 flush=True,
