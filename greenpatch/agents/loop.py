@@ -35,7 +35,14 @@ from greenpatch.errors import (
     ModelError,
     WorkspaceError,
 )
-from greenpatch.sandbox import Sandbox, TestReport, detect_python, from_settings, run_pytest
+from greenpatch.sandbox import (
+    Sandbox,
+    TestReport,
+    can_import,
+    detect_python,
+    from_settings,
+    run_pytest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +271,14 @@ class Machine:
         unit = focus.target_unit(request, self.copy)
         if wants_tests and unit is not None:
             self.state("tester", f"writing tests for {unit.qualname}")
-            change = roles.write_tests(self.gateway, request.task, unit, list(self.copy.edits))
+            # Property-based tests where the project's tests can use hypothesis.
+            properties = can_import(
+                self.sandbox, self.copy.root, self.python, "hypothesis", self.copy.overlay()
+            )
+            existing = list(self.copy.edits)
+            change = roles.write_tests(
+                self.gateway, request.task, unit, existing, properties=properties
+            )
             if change is not None:
                 self.copy.apply((change,))
                 pos.tests_written.append(change.path)

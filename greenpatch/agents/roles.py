@@ -157,10 +157,16 @@ def module_name(path: str) -> str:
 
 
 def write_tests(
-    gateway: Gateway, task: str, unit: CodeUnit, existing: Sequence[str]
+    gateway: Gateway,
+    task: str,
+    unit: CodeUnit,
+    existing: Sequence[str],
+    *,
+    properties: bool = False,
 ) -> patch.FileChange | None:
     """New tests for the task, as a new file clearly marked as the tester's; None when the
-    model gave nothing that parses or defines a test."""
+    model gave nothing that parses or defines a test. With `properties` (hypothesis is there
+    for the project's tests) the tester is asked for a property-based test where one fits."""
     module = module_name(unit.path)
     reply = _ask(
         gateway,
@@ -171,6 +177,7 @@ def write_tests(
             path=unit.path,
             module=module,
             code=textwrap.dedent(unit.source).rstrip(),
+            properties="\n" + render("tester_properties").rstrip() if properties else "",
         ),
         max_tokens=TESTER_MAX_TOKENS,
     )

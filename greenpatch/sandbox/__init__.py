@@ -4,7 +4,7 @@ process) and the pytest runner."""
 from greenpatch.sandbox.base import Sandbox
 from greenpatch.sandbox.factory import BACKENDS, BackendStatus, diagnose, from_settings, get_sandbox
 from greenpatch.sandbox.limits import Limits
-from greenpatch.sandbox.python import detect_python
+from greenpatch.sandbox.python import can_import, detect_python
 from greenpatch.sandbox.report import TestCase, TestReport
 from greenpatch.sandbox.result import CommandResult
 from greenpatch.sandbox.runner import run_pytest
@@ -18,6 +18,7 @@ __all__ = [
     "Sandbox",
     "TestCase",
     "TestReport",
+    "can_import",
     "detect_python",
     "diagnose",
     "from_settings",

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from greenpatch.sandbox.base import Sandbox
 
 # Where projects keep their virtual environment, most common first.
 _VENV_DIRS = (".venv", "venv", "env", ".env", ".tox/py")
@@ -28,6 +32,19 @@ def detect_python(workspace: Path) -> str:
         if candidate.is_file():
             return str(candidate)
     return sys.executable
+
+
+def can_import(
+    sandbox: Sandbox,
+    workspace: Path,
+    python: str,
+    module: str,
+    overlay: Mapping[str, str | None] = {},
+) -> bool:
+    """Whether `module` imports with `python` in the sandbox on the workspace, as the
+    project's tests would import it."""
+    result = sandbox.run(workspace, [python, "-c", f"import {module}"], overlay=overlay, timeout=60)
+    return result.ok
 
 
 def interpreter_mounts(executable: str) -> tuple[Path, ...]:

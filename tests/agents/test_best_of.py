@@ -150,6 +150,33 @@ def test_a_later_sample_replaces_a_wrong_greedy_answer(project: Path) -> None:
     assert (project / "mathx" / "ops.py").read_text() == STUB
 
 
+# Passes the docstring's examples and the existing test; only a property finds it out.
+SNEAKY = answer("return x if x > 99 else min(max(x, lo), hi)")
+PROPERTY_TESTER = {
+    "role": "tester",
+    "reply": "```python\nfrom hypothesis import given, strategies as st\n\n"
+    "from mathx.ops import clamp\n\n\n@given(st.integers())\n"
+    "def test_clamp_stays_in_range(x):\n    assert 0 <= clamp(x, 0, 4) <= 4\n```",
+}
+
+
+def test_a_property_test_picks_the_answer_examples_cannot(project: Path) -> None:
+    # This environment has hypothesis, so the tester is asked for a property where one fits.
+    model = ScriptedReplies.register("best-of-property", [PROPERTY_TESTER, SNEAKY, RIGHT, APPROVE])
+    events: list[RunEvent] = []
+    run = implement(project, settings(model, samples=2, agree=2), events)
+    result = run_task(run)
+    assert result.status == "green", result.message
+    calls = transcript.read(project, run.run_id).calls
+    tester_prompt = calls[0].messages[-1]["content"]
+    assert calls[0].role == "tester" and "`hypothesis.strategies`" in tester_prompt
+    assert result.proposal is not None
+    assert "+    return min(max(x, lo), hi)" in result.proposal.diff
+    assert "x > 99" not in result.proposal.diff
+    assert "+@given(st.integers())" in result.proposal.diff  # the new test is proposed too
+    assert messages(events, "sampling")[-1].startswith("kept answer 2 of 2")
+
+
 def test_sampling_stops_once_enough_answers_agree(project: Path) -> None:
     model = ScriptedReplies.register(
         "best-of-agree", [TESTER, RIGHT, RIGHT_TOO, WRONG_HIGH, WRONG_LOW, APPROVE]

@@ -1,9 +1,12 @@
-"""The tester with the scripted model: a reply cut off at its token cap still gives its tests."""
+"""The tester with the scripted model: a reply cut off at its token cap still gives its tests;
+a property-based test is asked for only where the project can run one."""
 
 from __future__ import annotations
 
 import textwrap
 from typing import Any
+
+import pytest
 
 from greenpatch.agents import roles, sampling
 from greenpatch.agents.context import unit_named
@@ -40,7 +43,9 @@ def test_make_a_pile():
     assert make_a_pile(5) == [5, 7, 9, 11, 1"""
 
 
-def scripted_tester(reply: str, name: str) -> tuple[Gateway, list[int]]:
+def scripted_tester(
+    reply: str, name: str, prompts: list[str] | None = None
+) -> tuple[Gateway, list[int]]:
     model = ScriptedReplies.register(name, [{"role": "tester", "reply": reply}])
     gateway = Gateway.for_run(Settings(models=ModelSettings(default=model)), environ={})
     caps: list[int] = []
@@ -48,6 +53,8 @@ def scripted_tester(reply: str, name: str) -> tuple[Gateway, list[int]]:
 
     def capped(role: str, messages: Any, **kwargs: Any) -> Any:
         caps.append(kwargs.get("max_tokens", 2048))
+        if prompts is not None:
+            prompts.append(messages[-1]["content"])
         return complete(role, messages, **kwargs)
 
     gateway.complete = capped  # type: ignore[method-assign]
@@ -132,3 +139,33 @@ def test_an_expression_too_deep_for_ast_gives_no_tests_not_a_crash() -> None:
     unit = unit_named("solution.py", PILE, "make_a_pile")
     assert unit is not None
     assert roles.write_tests(gateway, "Implement make_a_pile.", unit, []) is None
+
+
+PROPERTY = """```python
+from hypothesis import given, strategies as st
+
+from solution import make_a_pile
+
+
+@given(st.integers(min_value=1, max_value=50))
+def test_a_pile_has_n_levels(n):
+    assert len(make_a_pile(n)) == n
+```"""
+
+
+@pytest.mark.parametrize("properties", [True, False])
+def test_a_property_test_is_asked_for_only_where_hypothesis_is_there(properties: bool) -> None:
+    prompts: list[str] = []
+    gateway, _ = scripted_tester(PROPERTY, f"tester-properties-{properties}", prompts)
+    unit = unit_named("solution.py", PILE, "make_a_pile")
+    assert unit is not None
+    change = roles.write_tests(gateway, "Implement make_a_pile.", unit, [], properties=properties)
+    (prompt,) = prompts
+    assert ("`@given`" in prompt and "`hypothesis.strategies`" in prompt) is properties
+    assert prompt.rstrip().endswith(
+        "No fixtures, no network, no files." if not properties else "beside the example tests."
+    )
+    # What the tester wrote is kept either way: the loop runs it with the project's tests.
+    assert (
+        change is not None and "@given(st.integers(min_value=1, max_value=50))" in change.new_text
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from greenpatch.errors import ConfigError, SandboxError, WorkspaceError
-from greenpatch.sandbox import Sandbox, get_sandbox
+from greenpatch.sandbox import Sandbox, can_import, get_sandbox
 from greenpatch.sandbox.result import TIMEOUT_EXIT_CODE
 
 
@@ -131,3 +131,12 @@ def test_from_settings_and_diagnose():
     assert set(statuses) == {"bwrap", "docker", "process"}
     assert statuses["process"].ok
     assert statuses["bwrap"].detail
+
+
+def test_can_import_asks_the_project_interpreter(any_sandbox: Sandbox, workspace: Path):
+    python = sys.executable  # this test environment has hypothesis (a dev dependency)
+    assert can_import(any_sandbox, workspace, python, "hypothesis")
+    assert can_import(any_sandbox, workspace, python, "pkg.calc")  # the workspace's own
+    assert not can_import(any_sandbox, workspace, python, "greenpatch_no_such_module")
+    # The overlay counts: a module only the unsaved edits have.
+    assert can_import(any_sandbox, workspace, python, "pkg.new", {"pkg/new.py": "X = 1\n"})
