@@ -76,9 +76,10 @@ class Checks:
         return "; ".join(p for p in parts if p) or "nothing"
 
 
-def target_function(machine: Machine) -> CodeUnit | None:
-    """The one function the request points at, if it points at a function."""
-    unit = focus.target_unit(machine.run.request, machine.copy)
+def target_function(machine: Machine, copy: WorkingCopy | None = None) -> CodeUnit | None:
+    """The one function the request points at, if it points at a function: as it is in
+    `copy`, by default the run's working copy."""
+    unit = focus.target_unit(machine.run.request, copy or machine.copy)
     if unit is None:
         return None
     try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenpatch import patch
-from greenpatch.agents import best_of, coder, focus, plan_steps, roles, tools
+from greenpatch.agents import best_of, coder, disputes, focus, plan_steps, roles, tools
 from greenpatch.agents.gateway import Gateway
 from greenpatch.agents.journal import Journal
 from greenpatch.agents.snapshot import Position
@@ -331,6 +331,8 @@ class Machine:
             return None
         pos.attempts.append(change)
         pos.report = report = self.test("verify", iteration)
+        if not is_green(report, set(pos.targets), failing_ids(pos.before)):
+            report = self._dispute(report, iteration)
         if is_green(report, set(pos.targets), failing_ids(pos.before)):
             pos.green = {"edits": dict(self.copy.edits), "report": report, "iteration": iteration}
             verdict = self._review(pos.before, report)
@@ -348,6 +350,20 @@ class Machine:
         elif pos.plan and (note := plan_steps.owner_note(list(pos.plan.steps), report)):
             pos.feedback = note
         return None
+
+    def _dispute(self, report: TestReport, iteration: int) -> TestReport:
+        """Drop the tester's tests that alone keep vouched-for code red, and test again."""
+        nodeids = disputes.disputed(self, report)
+        if not nodeids:
+            return report
+        names = disputes.drop(self, nodeids)
+        message = (
+            f"dropped the tester's {', '.join(names)}: failed on code that passes the "
+            "function's trusted checks"
+        )
+        self.run.emit("iteration", message, phase="verify", iteration=iteration)
+        self.pos.report = report = self.test("verify", iteration)
+        return report
 
     def _code_steps(self, steps: list[roles.PlanStep], iteration: int) -> None:
         """The plan's independent steps at once; their problems go to the debugger."""
@@ -402,15 +418,19 @@ class Machine:
         assert self.pos.before is not None
         self.run.gateway = self.gateway
         result = _green(self.run, self.copy, self.pos.before, after, iteration)
-        if result.proposal and (verdict is not None or self.pos.tests_written):
+        pos = self.pos
+        if result.proposal and (verdict is not None or pos.tests_written or pos.dropped):
             evidence = dataclasses.replace(
                 result.proposal.evidence,
                 review=verdict.feedback if verdict else "",
-                new_tests=tuple(self.pos.tests_written),
+                new_tests=tuple(pos.tests_written),
+                dropped_tests=tuple(pos.dropped),
             )
-            result = dataclasses.replace(
-                result, proposal=dataclasses.replace(result.proposal, evidence=evidence)
-            )
+            message = result.message
+            if pos.dropped:
+                message += f"; dropped the tester's {', '.join(pos.dropped)}"
+            proposal = dataclasses.replace(result.proposal, evidence=evidence)
+            result = dataclasses.replace(result, message=message, proposal=proposal)
         return result
 
 

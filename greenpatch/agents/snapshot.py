@@ -93,6 +93,7 @@ class Position:
     plan: Plan | None = None
     planned: bool = False  # planning and test writing are done
     tests_written: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # the tester's tests taken out, file::test
     edits: dict[str, str | None] = field(default_factory=dict)
     originals: dict[str, str | None] = field(default_factory=dict)
     feedback: str = ""

@@ -73,6 +73,7 @@ class Evidence:
     failing_before: tuple[str, ...] = ()
     review: str = ""  # the critic's words, when it had any
     new_tests: tuple[str, ...] = ()  # test files the tester wrote, part of the change
+    dropped_tests: tuple[str, ...] = ()  # the tester's tests that failed on vouched-for code
 
 
 @dataclass(frozen=True)

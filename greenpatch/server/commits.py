@@ -46,6 +46,9 @@ def message(proposal: Proposal) -> str:
     ]
     if proposal.evidence.failing_before:
         lines.append("Failing before: " + ", ".join(proposal.evidence.failing_before[:10]))
+    if proposal.evidence.dropped_tests:
+        dropped = ", ".join(proposal.evidence.dropped_tests[:10])
+        lines.append(f"Dropped as wrong (the tester's): {dropped}")
     return "\n".join(lines) + "\n"
 
 

@@ -95,6 +95,8 @@ class Review:
                 "before": p.evidence.before,
                 "after": p.evidence.after,
                 "failingBefore": list(p.evidence.failing_before),
+                "newTests": list(p.evidence.new_tests),
+                "droppedTests": list(p.evidence.dropped_tests),
             },
             "costUsd": round(p.cost_usd, 6),
             "iterations": p.iterations,

@@ -45,6 +45,8 @@ def document_text(review: Review) -> str:
         f"# Tests before: {p.evidence.before}",
         f"# Tests after:  {p.evidence.after}",
         f"# Cost: ${p.cost_usd:.4f} over {p.iterations} iteration(s)",
+        *(f"# New tests (the tester's): {path}" for path in p.evidence.new_tests),
+        *(f"# Dropped (the tester was wrong): {test}" for test in p.evidence.dropped_tests),
         "# Accept or reject each hunk with the lenses above it, or all at once above.",
     ]
     return "\n".join(header) + "\n" + p.diff

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from greenpatch.agents.types import Evidence, Proposal
 from greenpatch.server.commits import commit_only, message
+from greenpatch.server.review import Review
+from greenpatch.server.reviewing import document_text
 
 
 def git(root: Path, *args: str) -> str:
@@ -72,3 +74,21 @@ def test_the_message_leads_with_the_task_and_carries_the_evidence() -> None:
     assert "Greenpatch run abc123" in text
     assert "Tests before: failed: 2 failed" in text and "Tests after:  passed: 4 passed" in text
     assert "Failing before: t.py::test_a" in text
+
+
+def test_the_tester_s_new_and_dropped_tests_are_on_record() -> None:
+    evidence = Evidence(
+        "failed: 1 failed",
+        "passed: 3 passed",
+        new_tests=("tests/test_greenpatch_add.py",),
+        dropped_tests=("tests/test_greenpatch_add.py::test_add_wrongly",),
+    )
+    proposal = Proposal("r2", "Implement add", (), "", evidence, 1, 0.0)
+    assert message(proposal).endswith(
+        "Dropped as wrong (the tester's): tests/test_greenpatch_add.py::test_add_wrongly\n"
+    )
+    header = document_text(Review(proposal)).splitlines()
+    assert "# New tests (the tester's): tests/test_greenpatch_add.py" in header
+    assert "# Dropped (the tester was wrong): tests/test_greenpatch_add.py::test_add_wrongly" in (
+        header
+    )

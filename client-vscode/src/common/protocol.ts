@@ -63,7 +63,8 @@ export interface Proposal {
     task: string;
     files: ProposalFile[];
     diff: string;
-    evidence: { before: string; after: string };
+    /** newTests: files the tester wrote; droppedTests: its tests that failed on vouched-for code. */
+    evidence: { before: string; after: string; newTests?: string[]; droppedTests?: string[] };
     costUsd: number;
     iterations: number;
 }

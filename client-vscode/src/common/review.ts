@@ -53,10 +53,26 @@ export function evidenceText(p: Proposal): string {
         '== Tests with the change ==',
         p.evidence.after.trimEnd(),
         '',
+        ...testerLines(p),
         '== Diff ==',
         p.diff.trimEnd(),
         '',
     ].join('\n');
+}
+
+/** What the tester added to the change, and which of its tests were dropped as wrong. */
+function testerLines(p: Proposal): string[] {
+    const added = p.evidence.newTests ?? [];
+    const dropped = p.evidence.droppedTests ?? [];
+    if (added.length === 0 && dropped.length === 0) {
+        return [];
+    }
+    return [
+        "== The tester's tests ==",
+        ...added.map((path) => `new: ${path}`),
+        ...dropped.map((test) => `dropped (failed on code that passes the trusted checks): ${test}`),
+        '',
+    ];
 }
 
 export class ReviewController implements vscode.TextDocumentContentProvider, vscode.CodeLensProvider, Disposable {

@@ -235,3 +235,21 @@ test('the evidence text carries task, cost, both test runs and the diff', () => 
         assert.ok(text.includes(part), part);
     }
 });
+
+test("the evidence text names the tester's new tests and the ones dropped", () => {
+    assert.ok(!evidenceText(proposal()).includes("== The tester's tests =="), 'none: no section');
+    const p = proposal();
+    p.evidence = {
+        ...p.evidence,
+        newTests: ['tests/test_greenpatch_add.py'],
+        droppedTests: ['tests/test_greenpatch_add.py::test_add_wrongly'],
+    };
+    const text = evidenceText(p);
+    assert.ok(text.includes("== The tester's tests ==\nnew: tests/test_greenpatch_add.py\n"), text);
+    assert.ok(
+        text.includes(
+            'dropped (failed on code that passes the trusted checks): tests/test_greenpatch_add.py::test_add_wrongly',
+        ),
+    );
+    assert.ok(text.indexOf("tester's tests") < text.indexOf('== Diff =='));
+});
