@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
         "(default: fix when the task talks about failures or bugs)",
     )
     run.add_argument(
+        "--at",
+        metavar="WHERE",
+        help="where the request points, as an editor gesture would: PATH, PATH::NAME (a "
+        "function or Class.method) or PATH:LINE (1-based); with --kind implement the tester "
+        "writes tests for it and the coder's answers are sampled",
+    )
+    run.add_argument(
         "--allow-install",
         action="store_true",
         help="let the agents install Python packages (refused otherwise)",
@@ -187,6 +194,7 @@ def _run(args: argparse.Namespace) -> int:
         yes=args.yes,
         as_json=args.json,
         kind=args.kind,
+        at=args.at,
         budget_usd=args.budget_usd,
         budget_tokens=args.budget_tokens,
         allow_install=args.allow_install,

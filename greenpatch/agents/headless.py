@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from greenpatch import patch
+from greenpatch.agents import context
 from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.resume import resumable, resume
 from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
@@ -31,6 +32,7 @@ def run_command(
     yes: bool,
     as_json: bool,
     kind: TaskKind | None = None,
+    at: str | None = None,
     budget_usd: float | None = None,
     budget_tokens: int | None = None,
     allow_install: bool = False,
@@ -39,9 +41,33 @@ def run_command(
     budget: dict[str, Any] = {"usd": budget_usd, "tokens": budget_tokens}
     settings = _settings(workspace, model, {k: v for k, v in budget.items() if v is not None})
     request = TaskRequest(task=task, workspace=workspace, kind=kind or infer_kind(task))
+    if at:
+        request = dataclasses.replace(request, **where(at, workspace))
     run = Run(request, settings, on_event=_progress, journal_in_background=False)
     run.approve = _approver(allow_install)
     return _finish(run, workspace, yes=yes, as_json=as_json)
+
+
+def where(at: str, workspace: Path) -> dict[str, Any]:
+    """`--at PATH`, `PATH::NAME` or `PATH:LINE` (1-based) as a request's path, symbol and
+    line (0-based); WorkspaceError naming what is not there."""
+    path, _, symbol = at.partition("::")
+    line: int | None = None
+    head, colon, number = path.rpartition(":")
+    if not symbol and colon and number.isdigit():
+        path, line = head, int(number) - 1
+    root = Path(workspace).resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise WorkspaceError(f"--at: no file {path} in {workspace}")
+    rel = target.relative_to(root).as_posix()
+    if symbol:
+        text = target.read_text(encoding="utf-8", errors="replace")
+        if context.unit_named(rel, text, symbol) is None:
+            raise WorkspaceError(f"--at: {rel} defines no function or class {symbol}")
+    if line is not None and line < 0:
+        raise WorkspaceError(f"--at: lines count from 1 ({at})")
+    return {"path": rel, "symbol": symbol or None, "line": line}
 
 
 def resume_command(

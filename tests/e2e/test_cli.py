@@ -216,3 +216,93 @@ def test_resume_of_an_unknown_run_is_one_line(shop: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("greenpatch: no run feedbeef in this workspace")
     assert "Traceback" not in done.stderr
+
+
+CLAMP = '''def clamp(x, lo, hi):
+    """Limit x to the range from lo to hi.
+
+    >>> clamp(5, 0, 3)
+    3
+    >>> clamp(-1, 0, 3)
+    0
+    """
+    raise NotImplementedError
+'''
+CLAMP_TESTS = """from mathx.ops import clamp
+
+
+def test_clamp_caps():
+    assert clamp(10, 0, 4) == 4
+
+
+def test_clamp_wrongly():
+    assert clamp(-3, 0, 4) == -3
+"""
+
+
+def clamp_project(root: Path) -> Path:
+    files = {
+        "pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["."]\n',
+        # The function-rewrite format the embedded models use, and fewer samples.
+        ".greenpatch.toml": '[models]\nedit_format = "whole"\n[sampling]\nsamples = 3\nagree = 2\n',
+        "mathx/__init__.py": "",
+        "mathx/ops.py": CLAMP,
+        "tests/test_smoke.py": "def test_imports():\n    import mathx.ops  # noqa: F401\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_at_points_an_implement_request_at_a_function(tmp_path: Path) -> None:
+    project = clamp_project(tmp_path / "mathx-project")
+    body = "```python\ndef clamp(x, lo, hi):\n    return {}\n```"
+    script = tmp_path / "implement.json"
+    script.write_text(
+        json.dumps(
+            {
+                "replies": [
+                    {"role": "tester", "reply": f"```python\n{CLAMP_TESTS}```"},
+                    body.format("min(max(x, lo), hi)"),
+                    body.format("max(lo, min(x, hi))"),
+                    {"role": "critic", "reply": "APPROVE\nclamp does what it says."},
+                ]
+            }
+        )
+    )
+    done = greenpatch(
+        "run",
+        "Implement clamp",
+        "--kind",
+        "implement",
+        "--at",
+        "mathx/ops.py::clamp",
+        "--workspace",
+        str(project),
+        "--model",
+        f"scripted/{script}",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "green", result["message"]
+    assert [c["agent"] for c in result["calls"]] == ["tester", "coder", "coder", "critic"]
+    evidence = result["evidence"]
+    assert evidence["new_tests"] == ["tests/test_greenpatch_clamp.py"]
+    assert evidence["dropped_tests"] == ["tests/test_greenpatch_clamp.py::test_clamp_wrongly"]
+    assert "sampling 2/3 for clamp" in done.stderr
+
+
+def test_at_names_what_is_not_there_in_one_line(tmp_path: Path) -> None:
+    project = clamp_project(tmp_path / "mathx-project")
+    for at, said in [
+        ("mathx/missing.py", "--at: no file mathx/missing.py in"),
+        ("mathx/ops.py::nope", "--at: mathx/ops.py defines no function or class nope"),
+        ("../outside.py", "--at: no file ../outside.py in"),
+        ("mathx/ops.py:0", "--at: lines count from 1 (mathx/ops.py:0)"),
+    ]:
+        done = greenpatch("run", "Implement it", "--at", at, "--workspace", str(project))
+        assert done.returncode == 1, at
+        assert done.stderr.startswith(f"greenpatch: {said}"), done.stderr
+        assert "Traceback" not in done.stderr
