@@ -81,6 +81,10 @@ class Row:
     single: bool = False
     loop: bool = False
     in_pool: int = 0  # candidates that pass the hidden tests: what a perfect selection had
+    # Per candidate, in order: what the loop saw (outputs on the examples' and the tester's
+    # inputs, examples and tests passed, error) and whether it passed the hidden tests, so
+    # another selection can be tried on the rows without asking the model again.
+    pool: list[dict] = dataclasses.field(default_factory=list)
     single_tokens: int = 0
     loop_tokens: int = 0
     single_s: float = 0.0
@@ -184,6 +188,10 @@ class Solver:
         # Scoring, not the loop's work: every distinct answer against the hidden tests.
         passing = {a: self.hidden(a, problem) for a in dict.fromkeys(pool.answers) if a}
         row.in_pool = sum(passing.get(a, False) for a in pool.answers if a)
+        row.pool = [
+            {**dataclasses.asdict(v), "hidden": passing.get(a, False) if a else False}
+            for a, v in zip(pool.answers, pool.verdicts, strict=True)
+        ]
         row.loop = passing.get(final, False) if final else False
         return row
 
