@@ -54,7 +54,7 @@ def where(at: str, workspace: Path) -> dict[str, Any]:
     path, _, symbol = at.partition("::")
     line: int | None = None
     head, colon, number = path.rpartition(":")
-    if not symbol and colon and number.isdigit():
+    if not symbol and colon and number.isascii() and number.isdecimal():
         path, line = head, int(number) - 1
     root = Path(workspace).resolve()
     target = (root / path).resolve()
@@ -62,7 +62,10 @@ def where(at: str, workspace: Path) -> dict[str, Any]:
         raise WorkspaceError(f"--at: no file {path} in {workspace}")
     rel = target.relative_to(root).as_posix()
     if symbol:
-        text = target.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = target.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise WorkspaceError(f"--at: {rel} cannot be read: {exc.strerror or exc}") from exc
         if context.unit_named(rel, text, symbol) is None:
             raise WorkspaceError(f"--at: {rel} defines no function or class {symbol}")
     if line is not None and line < 0:

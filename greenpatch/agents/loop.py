@@ -275,7 +275,11 @@ class Machine:
             properties = can_import(
                 self.sandbox, self.copy.root, self.python, "hypothesis", self.copy.overlay()
             )
-            existing = list(self.copy.edits)
+            # Names the tester's file must not take: this run's files, and earlier runs' on
+            # disk or in the editor (an accepted proposal's tests are the user's now).
+            root = self.copy.root
+            on_disk = (p.relative_to(root).as_posix() for p in root.glob("tests/test_*.py"))
+            existing = sorted({*self.copy.edits, *self.copy.buffers, *on_disk})
             change = roles.write_tests(
                 self.gateway, request.task, unit, existing, properties=properties
             )

@@ -11,6 +11,8 @@ import dataclasses
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from greenpatch.agents.disputes import without_tests
 from greenpatch.agents.loop import run_task
 from greenpatch.agents.providers import ScriptedReplies
@@ -85,6 +87,40 @@ def test_with_no_trusted_check_the_tester_stays_the_gate(project: Path) -> None:
     assert result.proposal is None
 
 
+def test_code_that_fails_the_docstring_as_it_was_keeps_the_tester_s_tests(project: Path) -> None:
+    # The answer rewrote the docstring to agree with its bug: the examples come from before.
+    bent = (
+        '```python\ndef clamp(x, lo, hi):\n    """Limit x from below.\n\n'
+        '    >>> clamp(5, 0, 3)\n    5\n    """\n    return max(lo, x)\n```'
+    )
+    model = ScriptedReplies.register("dispute-bent", [TESTER_HALF_WRONG, bent])
+    config = dataclasses.replace(settings(model, samples=1, agree=1), max_iterations=1)
+    result = run_task(implement(project, config, []))
+    assert result.status == "failed", result.message
+    assert "dropped" not in result.message
+    assert "last: failed: 2 failed" in result.message  # both tester tests, still the gate
+
+
+def test_a_failing_property_test_is_a_counterexample_not_a_guess(project: Path) -> None:
+    pytest.importorskip("hypothesis")
+    model = ScriptedReplies.register("dispute-property", [base.PROPERTY_TESTER, base.SNEAKY])
+    config = dataclasses.replace(settings(model, samples=1, agree=1), max_iterations=1)
+    result = run_task(implement(project, config, []))
+    assert result.status == "failed", result.message
+    assert "dropped" not in result.message and "last: failed: 1 failed" in result.message
+
+
+def test_a_function_that_was_not_a_stub_vouches_for_nothing(project: Path) -> None:
+    # Its examples and tests describe what it did before; the request may be to change that.
+    ops = project / "mathx" / "ops.py"
+    ops.write_text(STUB.replace("raise NotImplementedError", "return max(lo, min(x, hi))"))
+    model = ScriptedReplies.register("dispute-not-stub", [TESTER_HALF_WRONG, RIGHT])
+    config = dataclasses.replace(settings(model, samples=1, agree=1), max_iterations=1)
+    result = run_task(implement(project, config, []))
+    assert result.status == "failed", result.message
+    assert "dropped" not in result.message
+
+
 def test_without_tests_takes_out_whole_definitions() -> None:
     source = textwrap.dedent("""\
         from hypothesis import given, strategies as st
@@ -103,9 +139,24 @@ def test_without_tests_takes_out_whole_definitions() -> None:
             def test_d(self):
                 assert 1
         """)
-    kept = without_tests(source, {"test_a", "TestC"})
+    kept = without_tests(source, {("test_a",), ("TestC", "test_d")})  # TestC is left empty
     assert kept is not None
     assert "@given" not in kept and "test_a" not in kept and "TestC" not in kept
     assert "def test_b():\n    assert 1\n" in kept and "\n\n\n\n" not in kept
-    assert without_tests(source, {"test_a", "test_b", "TestC"}) is None
-    assert without_tests("def test_(:", {"test_"}) is None
+    assert without_tests(source, {("test_a",), ("test_b",), ("TestC",)}) is None
+    # Not a definition here (or not Python): the source back as it was.
+    assert without_tests(source, {("test_z",)}) == source
+    assert without_tests("def test_(:", {("test_",)}) == "def test_(:"
+
+
+def test_one_failing_method_leaves_the_rest_of_its_class() -> None:
+    source = textwrap.dedent("""\
+        class TestC:
+            def test_d(self):
+                assert 1
+
+            def test_e(self):
+                assert 0
+        """)
+    kept = without_tests(source, {("TestC", "test_e")})
+    assert kept is not None and "def test_d" in kept and "test_e" not in kept

@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from greenpatch.agents.headless import where
+from greenpatch.errors import WorkspaceError
 from tests.e2e.conftest import SCRIPT
 
 
@@ -306,3 +311,16 @@ def test_at_names_what_is_not_there_in_one_line(tmp_path: Path) -> None:
         assert done.returncode == 1, at
         assert done.stderr.startswith(f"greenpatch: {said}"), done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_at_reads_a_line_a_function_or_a_file(tmp_path: Path) -> None:
+    project = clamp_project(tmp_path / "mathx-project")
+    assert where("mathx/ops.py:3", project) == {"path": "mathx/ops.py", "symbol": None, "line": 2}
+    assert where("mathx/ops.py::clamp", project)["symbol"] == "clamp"
+    assert where("./mathx/ops.py", project) == {
+        "path": "mathx/ops.py",
+        "symbol": None,
+        "line": None,
+    }
+    with pytest.raises(WorkspaceError, match=re.escape("no file mathx/ops.py:²")):
+        where("mathx/ops.py:²", project)  # a digit int() would take, not a line number

@@ -140,3 +140,11 @@ def test_can_import_asks_the_project_interpreter(any_sandbox: Sandbox, workspace
     assert not can_import(any_sandbox, workspace, python, "greenpatch_no_such_module")
     # The overlay counts: a module only the unsaved edits have.
     assert can_import(any_sandbox, workspace, python, "pkg.new", {"pkg/new.py": "X = 1\n"})
+
+
+def test_can_import_asks_the_interpreter_it_is_given(any_sandbox: Sandbox, workspace: Path):
+    system = Path("/usr/bin/python3")
+    if not system.is_file() or can_import(any_sandbox, workspace, str(system), "hypothesis"):
+        pytest.skip("needs a system python3 without hypothesis")
+    assert can_import(any_sandbox, workspace, sys.executable, "hypothesis")
+    assert can_import(any_sandbox, workspace, str(system), "json")
