@@ -271,9 +271,10 @@ class Machine:
         unit = focus.target_unit(request, self.copy)
         if wants_tests and unit is not None:
             self.state("tester", f"writing tests for {unit.qualname}")
-            # Property-based tests where the project's tests can use hypothesis.
-            properties = can_import(
-                self.sandbox, self.copy.root, self.python, "hypothesis", self.copy.overlay()
+            properties = roles.writes_properties(self.gateway.model_for("tester")) and (
+                can_import(
+                    self.sandbox, self.copy.root, self.python, "hypothesis", self.copy.overlay()
+                )
             )
             # Names the tester's file must not take: this run's files, and earlier runs' on
             # disk or in the editor (an accepted proposal's tests are the user's now).

@@ -169,3 +169,9 @@ def test_a_property_test_is_asked_for_only_where_hypothesis_is_there(properties:
     assert (
         change is not None and "@given(st.integers(min_value=1, max_value=50))" in change.new_text
     )
+
+
+def test_the_embedded_models_are_not_asked_for_properties() -> None:
+    assert not roles.writes_properties("local/qwen2.5-coder-1.5b")
+    assert roles.writes_properties("anthropic/claude-sonnet-4-5")
+    assert roles.writes_properties("scripted/tests/replies.json")
