@@ -358,10 +358,9 @@ class Machine:
 
     def _dispute(self, report: TestReport, iteration: int) -> TestReport:
         """Drop the tester's tests that alone keep vouched-for code red, and test again."""
-        nodeids = disputes.disputed(self, report)
-        if not nodeids:
+        names = disputes.drop(self, disputes.disputed(self, report))
+        if not names:  # none to dispute, or none a definition `drop` could take out
             return report
-        names = disputes.drop(self, nodeids)
         message = (
             f"dropped the tester's {', '.join(names)}: failed on code that passes the "
             "function's trusted checks"

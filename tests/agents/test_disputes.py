@@ -121,6 +121,29 @@ def test_a_function_that_was_not_a_stub_vouches_for_nothing(project: Path) -> No
     assert "dropped" not in result.message
 
 
+def test_a_test_drop_cannot_take_out_is_neither_dropped_nor_said_to_be(project: Path) -> None:
+    hidden = textwrap.dedent("""\
+        ```python
+        from mathx.ops import clamp
+
+
+        def test_clamp_caps():
+            assert clamp(10, 0, 4) == 4
+
+
+        if True:
+
+            def test_wrongly():
+                assert clamp(-3, 0, 4) == -3
+        ```""")
+    model = ScriptedReplies.register("dispute-hidden", [{"role": "tester", "reply": hidden}, RIGHT])
+    config = dataclasses.replace(settings(model, samples=1, agree=1), max_iterations=1)
+    events: list[RunEvent] = []
+    result = run_task(implement(project, config, events))
+    assert result.status == "failed", result.message
+    assert not any("dropped" in m for m in messages(events, "verify"))
+
+
 def test_without_tests_takes_out_whole_definitions() -> None:
     source = textwrap.dedent("""\
         from hypothesis import given, strategies as st
