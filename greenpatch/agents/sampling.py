@@ -12,9 +12,11 @@ from a callback, so nothing here calls a model itself.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import logging
 import re
+import tokenize
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ _ARROW = re.compile(
     re.IGNORECASE,
 )
 _EQUALS = re.compile(r"^\s*=(?![=>])\s*(.+?)\s*$")
+_DERIVED = re.compile(r"^[\d\s.+\-*/%()]+=\s*(\S.*)$")
 _BOOL = re.compile(r"\b(true|false)\b")
 # After the value: nothing, or prose and punctuation; never more arithmetic or another "=".
 _AFTER = re.compile(r"^(?:\s*$|[.,;]?\s+[A-Za-z(#]|[.,;]\s*$)")
@@ -101,44 +104,156 @@ def _value(text: str) -> str | None:
     if equals:
         value = _BOOL.sub(lambda m: m.group(1).title(), equals.group(1))
         return value if _literal(value) else None
+    arrow = _ARROW.match(text)
+    derived = _DERIVED.match(text[arrow.end() :]) if arrow else None
+    if derived:  # "f(9) -> 10 - 1 = 9": the value the arithmetic comes to
+        text = derived.group(1)
     text = _BOOL.sub(lambda m: m.group(1).title(), _ARROW.sub("", text, count=1)).strip()
     for end in range(len(text), 0, -1):
-        piece = text[:end].strip()
-        if piece and _literal(piece):
+        piece = text[:end]
+        if not piece[-1].isspace() and _literal(piece) and not _commented(piece):
             return piece if _AFTER.match(text[end:]) else None
     return None
 
 
+def _commented(source: str) -> bool:
+    """Whether `source` ends in a comment ("[4, 4]  # both fours")."""
+    if "#" not in source:
+        return False
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    try:
+        return any(token.type == tokenize.COMMENT for token in tokens)
+    except (tokenize.TokenError, SyntaxError):
+        return False
+
+
 def docstring_examples(source: str, name: str) -> list[Example]:
     """The examples a function's docstring gives for `name`: doctest lines (`>>> f(1)` then
-    the value) and prose (`f(1) == 2`, `f(1) => 2`, `f(1) should return 2`). Only calls with
-    literal arguments and literal values count: they become exact, trustworthy tests."""
+    the value), prose calls (`f(1) == 2`, `f(1) => 2`, `f(1) should return 2`) and examples
+    that name the arguments (`For x = 1, the output should be 2`; `Input: x = 1` then
+    `Output: 2`). Only literal arguments and literal values count: they become exact,
+    trustworthy tests."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    docs = [
-        ast.get_docstring(node) or ""
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
-    ]
     examples: list[Example] = []
-    for doc in docs:
-        lines = doc.splitlines()
-        for i, line in enumerate(lines):
-            for match in re.finditer(rf"\b{re.escape(name)}\s*\(", line):
-                call = _call_at(line, match.start(), name)
-                if call is None:
-                    continue
-                rest = line[match.start() + len(call) :]
-                value = _value(rest)
-                if value is None and not rest.strip() and i + 1 < len(lines):
-                    following = lines[i + 1].strip()
-                    if not following.startswith(">>>"):
-                        value = _value(following)
-                if value is not None:
-                    examples.append(Example(call, value))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            doc = ast.get_docstring(node) or ""
+            examples += _call_examples(doc, name)
+            examples += _argument_examples(doc, name, node.args)
     return list(dict.fromkeys(examples))
+
+
+def _call_examples(doc: str, name: str) -> list[Example]:
+    """Examples written as calls: `>>> f(1)` over its value, or `f(1) => 2` in prose."""
+    examples: list[Example] = []
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        for match in re.finditer(rf"\b{re.escape(name)}\s*\(", line):
+            call = _call_at(line, match.start(), name)
+            if call is None:
+                continue
+            rest = line[match.start() + len(call) :]
+            value = _value(rest)
+            if value is None and not rest.strip() and i + 1 < len(lines):
+                following = lines[i + 1].strip()
+                if not following.startswith(">>>"):
+                    value = _value(following)
+            if value is not None:
+                examples.append(Example(call, value))
+    return examples
+
+
+# "For x = 1, y = 2 the output should be 3": the assignments, maybe prose, then the value.
+_FOR = re.compile(r"^\s*for\s+(?=\w+\s*=)", re.IGNORECASE)
+_SHOULD = re.compile(
+    r"\bthe\s+(?:output|result|answer)\s+(?:should\s+be|will\s+be|is)\s*:?\s*", re.IGNORECASE
+)
+# "Input: ..." (the arguments, on this line or the next ones) up to "Output: value".
+_INPUT = re.compile(r"^\s*inputs?\s*:\s*(.*)$", re.IGNORECASE)
+_OUTPUT = re.compile(r"^\s*output\s*:\s*(.*)$", re.IGNORECASE)
+_NAMED_LINE = re.compile(r"^\s*(\w+)\s*:\s*(.+?)\s*$")  # "grid : [[0, 1]]"
+
+
+def _argument_examples(doc: str, name: str, signature: ast.arguments) -> list[Example]:
+    """Examples that give the arguments by name or alone, and the value apart from them."""
+    params = [a.arg for a in [*signature.posonlyargs, *signature.args]]
+    required = len(params) - len(signature.defaults)
+    examples: list[Example] = []
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        start, should = _FOR.match(line), _SHOULD.search(line)
+        if start and should:
+            args = _arguments(line[start.end() : should.start()], prose_after=True)
+            value = _value(line[should.end() :])
+            call = _call(name, params, required, args)
+            if call is not None and value is not None:
+                examples.append(Example(call, value))
+        opened = _INPUT.match(line)
+        if opened:
+            inputs = [opened.group(1)] if opened.group(1).strip() else []
+            for following in lines[i + 1 :]:
+                output = _OUTPUT.match(following)
+                if output:
+                    value = _value(output.group(1))
+                    call = _call(name, params, required, _arguments(", ".join(inputs)))
+                    if call is not None and value is not None:
+                        examples.append(Example(call, value))
+                    break
+                if following.strip():
+                    named = _NAMED_LINE.match(following)
+                    inputs.append(f"{named[1]} = {named[2]}" if named else following.strip())
+    return examples
+
+
+def _arguments(text: str, *, prose_after: bool = False) -> list[tuple[str | None, str]] | None:
+    """`x = 1, y = [2]` as [("x", "1"), ("y", "[2]")], or a lone literal as [(None, it)];
+    None for anything else. With `prose_after`, the longest such start of `text` that only
+    prose follows (no "=")."""
+    cuts = [len(text)]
+    if prose_after:
+        cuts += [i for i in range(len(text) - 1, 0, -1) if text[i] == ","]
+    for cut in cuts:
+        head, tail = text[:cut].strip().rstrip(","), text[cut:]
+        if "=" in tail or not head:
+            continue
+        try:
+            node = ast.parse(f"_({head})", mode="eval").body
+        except SyntaxError:
+            continue
+        if not isinstance(node, ast.Call):
+            continue
+        if node.keywords and not node.args:
+            pairs = [(k.arg, ast.unparse(k.value)) for k in node.keywords]
+        elif len(node.args) == 1 and not node.keywords and not prose_after:
+            pairs = [(None, head)]
+        else:
+            continue
+        if all(_literal(value) for _, value in pairs):
+            return pairs
+    return None
+
+
+def _call(
+    name: str, params: list[str], required: int, args: list[tuple[str | None, str]] | None
+) -> str | None:
+    """The call, arguments in the signature's order: by name when every name is a
+    parameter's, else in the order given when every required parameter gets one."""
+    if not args or len(args) > len(params):
+        return None
+    names = [n for n, _ in args]
+    if all(n in params for n in names) and len(set(names)) == len(names):
+        order = sorted(args, key=lambda pair: params.index(str(pair[0])))
+        if [n for n, _ in order] != params[: len(order)] or len(order) < required:
+            return None
+        values = [v for _, v in order]
+    elif len(args) >= required:
+        values = [v for _, v in args]
+    else:
+        return None
+    return f"{name}({', '.join(values)})"
 
 
 def assertion_examples(test_source: str, name: str) -> list[Example]:

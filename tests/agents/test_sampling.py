@@ -62,11 +62,58 @@ def test_prose_examples_in_their_usual_spellings() -> None:
         Example("x_or_y(15, 8, 5)", "5"),
         Example("x_or_y(2, 1, 0)", "1"),
         Example("x_or_y(4, 1, 0)", "0"),
+        Example("x_or_y(9, 1, 0)", "8"),
         Example("x_or_y(3, True, False)", "True"),
     ]
     assert sampling.docstring_examples(PROSE, "reverse_delete") == [
         Example('reverse_delete("abcdef", "b")', "('acdef', False)"),
         Example('reverse_delete("ab", "b")', '("a", True)'),
+        Example("reverse_delete('abcde', 'ae')", "('bcd',False)"),
+    ]
+
+
+NAMED = '''
+def top_k(arr, k, reverse=False):
+    """The k largest numbers of arr, sorted.
+
+    Example 1:
+        Input: arr = [-3, -4, 5], k = 3
+        Output: [-4, -3, 5]
+
+    Example 2:
+        Input:
+            numbers : [4, -4, 4]
+            how_many : 2
+        Output: [4, 4]  # both fours
+
+    For k = 1, arr = [2, 1] the output should be [2]
+    For arr = [1, 2], k = 2, as the list is short, the result will be [1, 2].
+    For arr = [5] the output should be [5]
+    For arr = [5], k = 1, reverse = True, x = 2 the output should be [5]
+    For arr = [5], k = 1, reverse = 2 = 3 the output should be [5]
+    Input: [7]
+    Output: [7]
+    """
+
+def digits(n):
+    """For N = 1000, the sum of digits will be 1 the output should be "1".
+
+    Input: 12
+    Output: (4, 6)
+    """
+'''
+
+
+def test_examples_that_name_their_arguments() -> None:
+    assert sampling.docstring_examples(NAMED, "top_k") == [
+        Example("top_k([-3, -4, 5], 3)", "[-4, -3, 5]"),
+        Example("top_k([4, -4, 4], 2)", "[4, 4]"),  # other names, in order
+        Example("top_k([2, 1], 1)", "[2]"),  # in the signature's order
+        Example("top_k([1, 2], 2)", "[1, 2]"),
+    ]  # not: k missing, a name that is no parameter, "=" in what follows, one of three
+    assert sampling.docstring_examples(NAMED, "digits") == [
+        Example("digits(1000)", '"1"'),
+        Example("digits(12)", "(4, 6)"),
     ]
 
 
