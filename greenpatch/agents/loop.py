@@ -301,14 +301,16 @@ class Machine:
                 break
         if pos.green is not None:  # a revision broke it: offer the last green change
             self.copy.edits = dict(pos.green["edits"])
-            return self._propose(pos.green["report"], pos.green["iteration"], None)
-        why = "the same failure repeated" if pos.repeats >= 2 else f"{limit} iterations"
+            review = pos.green.get("review")
+            verdict = roles.Review(review["approved"], review["feedback"]) if review else None
+            return self._propose(pos.green["report"], pos.green["iteration"], verdict)
+        why = "the same failure repeated" if pos.repeats >= 2 else f"{pos.iteration} iterations"
         last = pos.report.summary() if pos.report else "no tests ran"
         return RunResult(
             self.run.run_id,
             "failed",
             f"no green change after {why}; last: {last}",
-            iterations=limit,
+            iterations=pos.iteration,
         )
 
     def _iteration(self, iteration: int) -> RunResult | None:
@@ -341,12 +343,14 @@ class Machine:
         if is_green(report, set(pos.targets), failing_ids(pos.before)):
             pos.green = {"edits": dict(self.copy.edits), "report": report, "iteration": iteration}
             verdict = self._review(pos.before, report)
+            if verdict is not None:
+                pos.green["review"] = {"approved": verdict.approved, "feedback": verdict.feedback}
             if verdict is None or verdict.approved or iteration == self.settings.max_iterations:
                 return self._propose(report, iteration, verdict)
             pos.feedback = f"The reviewer asked for a revision: {verdict.feedback}"
             self.run.emit("iteration", pos.feedback, phase="review", iteration=iteration)
             return None
-        now = report.failure_text(300)
+        now = report.signature()
         pos.repeats = pos.repeats + 1 if now == pos.signature else 0
         pos.signature = now
         if pos.repeats >= 2:
@@ -424,9 +428,15 @@ class Machine:
         result = _green(self.run, self.copy, self.pos.before, after, iteration)
         pos = self.pos
         if result.proposal and (verdict is not None or pos.tests_written or pos.dropped):
+            review = verdict.feedback if verdict else ""
+            if verdict is not None and not verdict.approved:
+                review = f"The critic asked for a revision that no iteration was left for: {review}"
+                result = dataclasses.replace(
+                    result, message=result.message + "; the critic still asks for a revision"
+                )
             evidence = dataclasses.replace(
                 result.proposal.evidence,
-                review=verdict.feedback if verdict else "",
+                review=review,
                 new_tests=tuple(pos.tests_written),
                 dropped_tests=tuple(pos.dropped),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
@@ -65,6 +66,15 @@ class TestReport:
         if self.reason:
             text += f" ({self.reason})"
         return text
+
+    def signature(self) -> str:
+        """What the failures are, without what varies from one run to the next (timings):
+        two runs that fail alike have the same signature."""
+        lines = [f"{self.status} {self.reason or ''}"]
+        lines += sorted(f"{c.nodeid} {c.outcome}: {c.message}" for c in self.failures)
+        if not self.failures:
+            lines.append(re.sub(r"\d+(\.\d+)?", "#", _tail(self.output, 300)))
+        return "\n".join(lines)
 
     def failure_text(self, max_chars: int = 6000) -> str:
         """What a model needs to fix the failures: per failing test its id, location,
