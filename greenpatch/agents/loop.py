@@ -428,19 +428,16 @@ class Machine:
         result = _green(self.run, self.copy, self.pos.before, after, iteration)
         pos = self.pos
         if result.proposal and (verdict is not None or pos.tests_written or pos.dropped):
-            review = verdict.feedback if verdict else ""
+            review, message = (verdict.feedback if verdict else ""), result.message
             if verdict is not None and not verdict.approved:
                 review = f"The critic asked for a revision that no iteration was left for: {review}"
-                result = dataclasses.replace(
-                    result, message=result.message + "; the critic still asks for a revision"
-                )
+                message += "; the critic still asks for a revision"
             evidence = dataclasses.replace(
                 result.proposal.evidence,
                 review=review,
                 new_tests=tuple(pos.tests_written),
                 dropped_tests=tuple(pos.dropped),
             )
-            message = result.message
             if pos.dropped:
                 message += f"; dropped the tester's {', '.join(pos.dropped)}"
             proposal = dataclasses.replace(result.proposal, evidence=evidence)
