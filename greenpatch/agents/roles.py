@@ -306,9 +306,9 @@ def bandit_findings(changes: Sequence[patch.FileChange]) -> list[Finding]:
                 check=False,
             )
         try:
-            results = json.loads(done.stdout or "{}").get("results", [])
-        except json.JSONDecodeError:
-            log.info("bandit gave no report for %s: %s", change.path, done.stderr[-300:])
+            results = json.loads(done.stdout).get("results", [])
+        except json.JSONDecodeError:  # not installed, or it could not read the file
+            log.warning("bandit gave no report for %s: %s", change.path, done.stderr[-300:])
             continue
         findings += [
             Finding(change.path, r["line_number"], r["issue_severity"], r["issue_text"])
@@ -333,7 +333,8 @@ def review(
         findings=f"\nbandit found on the changed lines:\n{listed}\n" if findings else "",
     )
     reply = (_ask(gateway, "critic", prompt) or "").strip()
-    verdict = reply.splitlines()[0].strip().upper() if reply else ""
+    # The first word of the reply, past any markdown ("**REVISE**", "# APPROVE").
+    verdict = re.sub(r"^[^A-Z]+", "", reply.splitlines()[0].upper()) if reply else ""
     if findings:
         return Review(False, "Fix these security findings:\n" + listed, findings, bool(reply))
     if verdict.startswith("REVISE"):
