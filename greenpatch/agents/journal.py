@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from greenpatch.errors import BudgetExceeded, Cancelled
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-ROLES_USED = ("coder", "debugger", "critic")
+LEARNING_ROLES = ("planner", "coder", "tester", "debugger", "critic")
 
 
 def _safely(what: str, fn: Callable[[], T], default: T) -> T:
@@ -57,6 +58,19 @@ class Journal:
     def call(self, record: CallRecord, messages: Sequence[Message], reply: str) -> None:
         if self.transcript is not None:
             _safely("transcript", lambda: self.transcript.call(record, list(messages), reply), None)
+
+    def event(self, kind: str, message: str, phase: str = "", iteration: int = 0) -> None:
+        """What the loop did (a phase, a test run, a decision): what reflection reads."""
+        if self.transcript is not None:
+            record = functools.partial(
+                self.transcript.event, kind, message, phase=phase, iteration=iteration
+            )
+            _safely("transcript", record, None)
+
+    def mistake(self, role: str, text: str) -> None:
+        """A mistake of the role's, in general words: later prompts of the role list it."""
+        if self.identities is not None:
+            _safely("identities", lambda: self.identities.add_mistake(role, text), False)
 
     def context(self, query: str) -> str:
         """Earlier runs here and similar past failures, as a prompt section ('' if none)."""
@@ -107,28 +121,49 @@ class Journal:
             self.memory.remember(self.task, failure, diff, status)
         if status in ("green", "failed"):
             self.memory.remember_task(self.task, message, status)
-        if self.identities is not None and status in ("green", "failed"):
-            self._learn(status == "green", gateway)
+        if self.identities is not None and status in ("green", "failed") and gateway:
+            terms = identity_terms(self.task, diff)
+            self._learn(status == "green", gateway, terms)
 
-    def _learn(self, success: bool, gateway: Gateway | None) -> None:
-        for role in ROLES_USED:
-            learn = functools.partial(self._learn_role, role, success, gateway)
-            _safely(f"learning ({role})", learn, None)
+    def _learn(self, success: bool, gateway: Gateway, terms: Sequence[str]) -> None:
+        """For each role that took part in the run (made a call), count the outcome for the
+        rules it was given, and let it reflect every few runs. The run is over: a budget
+        spent or a cancel now ends the learning, not the run."""
+        took_part = {record.agent for record in gateway.records}
+        for role in (r for r in LEARNING_ROLES if r in took_part):
+            learn = functools.partial(self._learn_role, role, success, gateway, terms)
+            try:
+                _safely(f"learning ({role})", learn, None)
+            except (BudgetExceeded, Cancelled) as exc:
+                log.info("learning stopped after the run: %s", exc)
+                break
         _safely("identities", self.identities.prune, [])
 
-    def _learn_role(self, role: str, success: bool, gateway: Gateway | None) -> None:
-        """Count the outcome for the rules the role used; reflect every few runs."""
+    def _learn_role(self, role: str, success: bool, gateway: Gateway, terms: Sequence[str]) -> None:
         from greenpatch.agents import transcript
 
         ids = self.identities
         ids.record_outcome(role, [r.id for r in ids.rules_for(role, 5)], success)
-        if gateway is None or self.store is None or not ids.due(role):
+        if self.store is None or not ids.due(role):
             return
         digests = [
             transcript.digest(transcript.read(self.workspace, r.run_id))
             for r in self.store.recent(4)
         ]
-        ids.reflect(role, gateway, digests)
+        ids.reflect(role, gateway, digests, task_terms=terms)
+
+
+_IDENTIFIER = re.compile(r"`([^`\n]{3,60})`|\b([A-Za-z_]\w*(?:\.\w+)+|\w*_\w*|[a-z]+[A-Z]\w*)\b")
+_DEFINED = re.compile(r"^[+-]\s*(?:async\s+)?(?:def|class)\s+(\w+)", re.MULTILINE)
+
+
+def identity_terms(task: str, diff: str) -> list[str]:
+    """The names a rule learned from this run must not carry (it would be about this task,
+    not general): code-like words of the task (`quoted`, snake_case, dotted, camelCase) and
+    the functions and classes the change edited."""
+    terms = [a or b for a, b in _IDENTIFIER.findall(task)]
+    terms += _DEFINED.findall(diff)
+    return [t for t in dict.fromkeys(terms) if len(t.strip("_")) >= 3]
 
 
 def close_interrupted(workspace: Path) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import re
 import threading
 import time
 import uuid
@@ -78,6 +79,8 @@ class Run:
         cost = self.gateway.cost_usd if self.gateway else 0.0
         event = RunEvent(self.run_id, kind, message, phase, iteration, cost)  # type: ignore[arg-type]
         log.info("[%s] %s: %s", self.run_id, kind, message)
+        if self.journal is not None:
+            self.journal.event(kind, message, phase, iteration)
         try:
             self.on_event(event)
         except Exception:  # a broken listener must not break the run
@@ -330,11 +333,13 @@ class Machine:
                 self.copy.apply(changes)
         except FormatError as exc:
             self.run.emit("iteration", str(exc), phase=role, iteration=iteration)
+            self._mistake(role, f"Gave a reply the loop could not use: {_general(str(exc))}.")
             return None
         change = fingerprint(self.copy.overlay())
         if change in pos.attempts:  # the very change that already failed: do not rerun
             pos.repeats += 1
             self.run.emit("iteration", "the same change as before", phase=role, iteration=iteration)
+            self._mistake(role, "Gave back a change identical to one that had failed the tests.")
             return None
         pos.attempts.append(change)
         pos.report = report = self.test("verify", iteration)
@@ -356,9 +361,14 @@ class Machine:
         if pos.repeats >= 2:
             message = "the same failure three times: stopping"
             self.run.emit("iteration", message, phase="debugger", iteration=iteration)
+            self._mistake(role, "Made changes that failed the same way three times in a row.")
         elif pos.plan and (note := plan_steps.owner_note(list(pos.plan.steps), report)):
             pos.feedback = note
         return None
+
+    def _mistake(self, role: str, text: str) -> None:
+        if self.run.journal is not None:
+            self.run.journal.mistake(role, text)
 
     def _dispute(self, report: TestReport, iteration: int) -> TestReport:
         """Drop the tester's tests that alone keep vouched-for code red, and test again."""
@@ -443,6 +453,14 @@ class Machine:
             proposal = dataclasses.replace(result.proposal, evidence=evidence)
             result = dataclasses.replace(result, message=message, proposal=proposal)
         return result
+
+
+def _general(reason: str) -> str:
+    """A reason as a mistake worth remembering elsewhere: no paths, lines or names."""
+    reason = reason.splitlines()[0] if reason else "no reason given"
+    reason = re.sub(r"\S+\.py\b", "a file", reason)
+    reason = re.sub(r"\(.*?\)|line \d+:?", "", reason)
+    return " ".join(reason.split()).rstrip(" :.")[:160]
 
 
 def _check(run: Run) -> None:

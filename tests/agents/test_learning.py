@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from greenpatch.agents import transcript
-from greenpatch.agents.identity import Identities
+from greenpatch.agents.gateway import Gateway
+from greenpatch.agents.identity import Identities, check_rule
+from greenpatch.agents.journal import Journal, identity_terms
 from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.providers import ScriptedReplies
 from greenpatch.agents.types import RunResult, TaskRequest
-from greenpatch.config import ModelSettings, Settings
+from greenpatch.config import BudgetSettings, ModelSettings, Settings
 
 RULE = "Read the failing assertion before changing any arithmetic in the code."
 PROSE = "I am not sure what to change."
@@ -28,13 +30,13 @@ def one_run(shop: Path, model: str, **settings: Any) -> tuple[RunResult, Run]:
 
 def test_reflection_adds_a_rule_that_later_runs_use_and_pruning_retires_it(shop: Path) -> None:
     # Each run: one iteration whose coder answers prose three times (its format retries),
-    # so every run fails. Every fifth run the coder and the debugger reflect.
+    # so every run fails. Every fifth run the coder reflects (the only role that took part).
     failing_run = [PROSE] * 3
     script = (
         failing_run * 5
-        + [f"- {RULE}", "none"]  # run 5: the coder's reflection, then the debugger's
+        + [f"- {RULE}"]  # run 5: the coder's reflection
         + failing_run * 5
-        + ["none", "none"]  # run 10: nothing new
+        + ["none"]  # run 10: nothing new
     )
     model = ScriptedReplies.register("reflect-prune", script)
     runs = [one_run(shop, model, max_iterations=1) for _ in range(5)]
@@ -73,3 +75,40 @@ def test_a_fix_remembered_by_one_run_is_in_the_next_similar_runs_prompt(
     assert fixed_line not in before.messages[-1]["content"]
     prompt = after.messages[-1]["content"]
     assert "Earlier failure: tests/test_pricing.py::" in prompt and fixed_line in prompt
+
+
+def test_a_run_leaves_its_events_and_its_mistakes_to_the_next_runs(shop: Path) -> None:
+    model = ScriptedReplies.register("mistakes", [PROSE] * 6)
+    first, first_run = one_run(shop, model, max_iterations=1)
+    assert first.status == "failed"
+    # What reflection reads: the loop's events, not only the calls.
+    account = transcript.digest(transcript.read(shop, first_run.run_id))
+    assert "[baseline] failed:" in account and "[coder] the coder gave no usable edit" in account
+    [mistake] = Identities(shop).get("coder").mistakes
+    assert mistake.startswith("Gave a reply the loop could not use: the coder gave no usable edit")
+    _, second_run = one_run(shop, model, max_iterations=1)
+    system = transcript.read(shop, second_run.run_id).calls[0].messages[0]["content"]
+    assert "Mistakes made before, avoid them:" in system and mistake in system
+    assert Identities(shop).get("debugger").mistakes == ()  # it never ran
+
+
+def test_learning_after_a_run_ends_quietly_when_the_budget_is_spent(tmp_path: Path) -> None:
+    model = ScriptedReplies.register("spent", ["ok", f"- {RULE}"])
+    gateway = Gateway.for_run(
+        Settings(models=ModelSettings(default=model), budget=BudgetSettings(usd=0, tokens=1)),
+        environ={},
+    )
+    gateway.complete("coder", [{"role": "user", "content": "write it"}])  # spends the budget
+    ids = Identities(tmp_path)
+    for _ in range(4):  # the coder's fifth run reflects
+        ids.record_outcome("coder", [], True)
+    journal = Journal(tmp_path, "spentrun", FIX)
+    journal.finish("green", "green after 1 iteration(s)", gateway=gateway)  # does not raise
+    assert ids.rules_for("coder") == []  # no reflection: the budget is spent
+
+
+def test_a_reflected_rule_that_names_the_task_is_refused() -> None:
+    terms = identity_terms("Fix `apply_discount` in shop.pricing", "+def round_cents(x):\n")
+    assert terms == ["apply_discount", "shop.pricing", "round_cents"]
+    assert check_rule("Check how apply_discount rounds before changing it.", [], terms)
+    assert not check_rule(RULE, [], terms)
