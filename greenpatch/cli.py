@@ -26,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN_ID", help="continue a paused or interrupted run")
     run.add_argument("--list", action="store_true", help="list the runs that can be resumed")
     run.add_argument(
+        "--revise",
+        metavar="RUN_ID",
+        help="send a green run's proposal back, with TASK saying what to change; the same "
+        "run revises it",
+    )
+    run.add_argument(
         "--budget-usd",
         type=float,
         metavar="USD",
@@ -170,6 +176,19 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.list:
         return headless.list_command(args.workspace, as_json=args.json)
+    if args.revise:
+        if not args.task or args.resume:
+            print('greenpatch run: --revise RUN_ID "what to change"', file=sys.stderr)
+            return EXIT_USAGE
+        return headless.revise_command(
+            args.revise,
+            args.task,
+            args.workspace,
+            model=args.model,
+            yes=args.yes,
+            as_json=args.json,
+            allow_install=args.allow_install,
+        )
     if args.resume:
         if args.task:
             print("greenpatch run: give a task or --resume RUN_ID, not both", file=sys.stderr)

@@ -13,7 +13,8 @@ from typing import Any
 from greenpatch import patch
 from greenpatch.agents import context
 from greenpatch.agents.loop import Run, run_task
-from greenpatch.agents.resume import resumable, resume
+from greenpatch.agents.resume import resumable, resume, revise
+from greenpatch.agents.store import RunStore
 from greenpatch.agents.types import RunEvent, RunResult, TaskKind, TaskRequest, infer_kind
 from greenpatch.config import Settings, load_settings
 from greenpatch.errors import StaleDocument, WorkspaceError
@@ -92,6 +93,24 @@ def resume_command(
     return _finish(run, workspace, yes=yes, as_json=as_json)
 
 
+def revise_command(
+    run_id: str,
+    feedback: str,
+    workspace: Path,
+    *,
+    model: str | None,
+    yes: bool,
+    as_json: bool,
+    allow_install: bool = False,
+) -> int:
+    """`greenpatch run --revise RUN_ID FEEDBACK`: a green run revises its proposal."""
+    settings = _settings(workspace, None, {})
+    run = revise(run_id, workspace, settings, feedback, model=model or "")
+    run.on_event, run.journal_in_background = _progress, False
+    run.approve = _approver(allow_install)
+    return _finish(run, workspace, yes=yes, as_json=as_json)
+
+
 def list_command(workspace: Path, *, as_json: bool) -> int:
     """`greenpatch run --list`: the runs here that can be resumed."""
     runs = resumable(workspace)
@@ -126,6 +145,7 @@ def _finish(run: Run, workspace: Path, *, yes: bool, as_json: bool) -> int:
     applied: list[str] = []
     if result.proposal and yes:
         applied = write_changes(workspace, result.proposal.changes)
+        _record_applied(workspace, result.run_id, applied)
     if as_json:
         print(json.dumps(result_json(result, applied), indent=2))  # noqa: T201 - CLI output
     else:
@@ -135,8 +155,23 @@ def _finish(run: Run, workspace: Path, *, yes: bool, as_json: bool) -> int:
         if result.proposal:
             sys.stdout.write(result.proposal.diff)
             if not yes:
-                _say("not applied; run again with --yes to apply it")
+                _say(
+                    "not applied; run again with --yes to apply it, or have it revised: "
+                    f'greenpatch run --revise {result.run_id} "what to change"'
+                )
     return 0 if result.status == "green" else EXIT_PAUSED if result.status == "paused" else 1
+
+
+def _record_applied(workspace: Path, run_id: str, paths: Sequence[str]) -> None:
+    """The run store keeps that the user applied the proposal (APPLY, then DONE)."""
+    try:
+        store = RunStore(workspace.resolve())
+        try:
+            store.decided(run_id, True, f"applied with --yes: {', '.join(paths)}")
+        finally:
+            store.close()
+    except Exception as exc:  # a record, not the edit: the files are written
+        log.warning("run %s: the decision was not recorded: %s", run_id, exc)
 
 
 def _approver(allow: bool) -> Callable[[str], bool]:

@@ -247,6 +247,12 @@ class Machine:
             baseline = failing_ids(pos.before)
             pos.targets = sorted(set(request.tests) or (baseline if request.kind == "fix" else ()))
             self.save()
+        elif pos.revision:  # the user sent the proposal back: revise it, same run
+            self.run.emit("iteration", f"revising: {pos.revision}", phase="revise")
+            if self.run.journal is not None:
+                self.run.journal.state("REVISE", pos.revision)
+            pos.feedback = f"The user reviewed the change and asks for a revision: {pos.revision}"
+            pos.revision, pos.repeats, pos.signature = "", 0, ""
         else:
             self.run.emit("iteration", f"resumed after iteration {pos.iteration}", phase="resume")
         self.run.failing_before = tuple(sorted(failing_ids(pos.before)))
@@ -306,7 +312,8 @@ class Machine:
             self.copy.edits = dict(pos.green["edits"])
             review = pos.green.get("review")
             verdict = roles.Review(review["approved"], review["feedback"]) if review else None
-            return self._propose(pos.green["report"], pos.green["iteration"], verdict)
+            note = "; no revision since passed the tests: this is the earlier green change"
+            return self._propose(pos.green["report"], pos.green["iteration"], verdict, note)
         why = "the same failure repeated" if pos.repeats >= 2 else f"{pos.iteration} iterations"
         last = pos.report.summary() if pos.report else "no tests ran"
         return RunResult(
@@ -431,12 +438,21 @@ class Machine:
         )
 
     def _propose(
-        self, after: TestReport, iteration: int, verdict: roles.Review | None
+        self, after: TestReport, iteration: int, verdict: roles.Review | None, note: str = ""
     ) -> RunResult:
         assert self.pos.before is not None
         self.run.gateway = self.gateway
         result = _green(self.run, self.copy, self.pos.before, after, iteration)
+        result = dataclasses.replace(result, message=result.message + note)
         pos = self.pos
+        # What a revision (`resume.revise`) continues from: this change, as the last green one.
+        pos.iteration, pos.report = iteration, after
+        pos.green = {"edits": dict(self.copy.edits), "report": after, "iteration": iteration}
+        if verdict is not None:
+            pos.green["review"] = {"approved": verdict.approved, "feedback": verdict.feedback}
+        self.save()
+        if self.run.journal is not None:
+            self.run.journal.state("PROPOSE", result.message)
         if result.proposal and (verdict is not None or pos.tests_written or pos.dropped):
             review, message = (verdict.feedback if verdict else ""), result.message
             if verdict is not None and not verdict.approved:

@@ -77,6 +77,7 @@ class Job:
     workspace: Path | None = None  # with a resume
     extra_usd: float = 0.0
     extra_tokens: int = 0
+    feedback: str = ""  # with a resume: revise the run's proposal (`agents.resume.revise`)
     scripted_used: dict[str, set[int]] = field(default_factory=dict)
 
 
@@ -95,7 +96,7 @@ class RunProcess:
         # Waits for the child to end (it writes the run's journal after the result): until
         # then the run store may still say `running`.
         self.finishing: threading.Thread | None = None
-        self._resume: tuple[Path, float, float] | None = None
+        self._resume: tuple[Path, float, float, str] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._out: Connection | None = None
         self._in: Connection | None = None
@@ -111,12 +112,14 @@ class RunProcess:
         *,
         extra_usd: float = 0.0,
         extra_tokens: int = 0,
+        feedback: str = "",
     ) -> RunProcess:
-        """A paused or interrupted run, continued in a child (`agents.resume.resume` there).
-        Blocks until the child has it; raises WorkspaceError as `resume` does (why not)."""
+        """A paused or interrupted run, continued in a child (`agents.resume.resume` there),
+        or with `feedback` a green run's proposal sent back for a revision (`revise`).
+        Blocks until the child has it; raises WorkspaceError as they do (why not)."""
         placeholder = TaskRequest(task="", workspace=workspace)
         handle = cls(placeholder, settings, run_id=run_id)
-        handle._resume = (workspace, extra_usd, extra_tokens)
+        handle._resume = (workspace, extra_usd, extra_tokens, feedback)
         try:
             handle._start()
             handle._wait_ready()
@@ -157,7 +160,7 @@ class RunProcess:
     def _start(self) -> None:
         with _scripted_lock:
             scripted = {script: set(used) for script, used in _scripted_used.items()}
-        workspace, extra_usd, extra_tokens = self._resume or (None, 0.0, 0.0)
+        workspace, extra_usd, extra_tokens, feedback = self._resume or (None, 0.0, 0.0, "")
         job = Job(
             run_id=self.run_id,
             settings=self.settings,
@@ -165,6 +168,7 @@ class RunProcess:
             workspace=workspace,
             extra_usd=extra_usd,
             extra_tokens=int(extra_tokens),
+            feedback=feedback,
             scripted_used=scripted,
         )
         self._proc, self._out, self._in = childproc.spawn(MODULE, {"run_id": self.run_id})

@@ -56,7 +56,12 @@ class Child:
     def build(self) -> Run:
         job = self.job
         ScriptedReplies.restore(job.scripted_used)
-        if job.request is None:
+        if job.request is None and job.feedback:
+            from greenpatch.agents.resume import revise
+
+            assert job.workspace is not None
+            run = revise(job.run_id, job.workspace, job.settings, job.feedback)
+        elif job.request is None:
             from greenpatch.agents.resume import resume
 
             assert job.workspace is not None

@@ -108,6 +108,59 @@ def resume(
     return run
 
 
+def revise(
+    run_id: str, workspace: Path, settings: Settings, feedback: str, *, model: str = ""
+) -> Run:
+    """A green run whose proposal the user sent back with `feedback`, ready for `run_task`:
+    the same run continues from its proposed change (the baseline is not run again), with
+    the feedback for its next iteration, its own model, `settings.max_iterations` more
+    iterations (`model`, when given, instead) and a fresh budget from the settings. If no
+    revision turns green, the
+    proposal is offered again. Raises WorkspaceError when the run is unknown, still
+    running, or not green."""
+    feedback = " ".join(feedback.split())
+    if not feedback:
+        raise WorkspaceError("a revision needs feedback: what should change in the proposal")
+    store = RunStore(workspace.resolve())
+    try:
+        try:
+            record = store.get(run_id)
+        except KeyError:
+            raise WorkspaceError(f"no run {run_id} in this workspace") from None
+        data = store.checkpoint(run_id)
+    finally:
+        store.close()
+    if not record.finished or record.status != "green" or data is None:
+        how = "is still running" if not record.finished else f"ended {record.status}"
+        raise WorkspaceError(f"run {run_id} {how}; only a run with a proposal can be revised")
+    try:
+        request, position = Position.from_json(data)
+    except ValueError as exc:
+        raise WorkspaceError(f"run {run_id} cannot be revised: {exc}") from None
+    if position.green is None:
+        raise WorkspaceError(f"run {run_id} has no proposal on record to revise")
+    position.revision = feedback
+    settings = dataclasses.replace(
+        settings, max_iterations=position.iteration + settings.max_iterations
+    )
+    if model or position.model:  # the run's own model revises what it proposed
+        settings = dataclasses.replace(
+            settings,
+            models=dataclasses.replace(settings.models, default=model or position.model),
+        )
+    limit = settings.budget  # 0 is no limit, and stays none
+    budget = Budget(
+        position.spent_usd + limit.usd if limit.usd else 0.0,
+        position.spent_tokens + limit.tokens if limit.tokens else 0,
+        position.spent_usd,
+        position.spent_tokens,
+    )
+    request = dataclasses.replace(request, workspace=workspace)
+    run = Run(request, settings, run_id=run_id, position=position)
+    run.gateway = Gateway(settings, budget, cancel=run.cancel)
+    return run
+
+
 def _not_resumable(store: RunStore, run_id: str) -> str:
     try:
         record = store.get(run_id)

@@ -101,6 +101,7 @@ class Position:
     repeats: int = 0
     attempts: list[str] = field(default_factory=list)  # fingerprints of tried changes
     green: dict[str, Any] | None = None  # the last green change: edits, report, iteration
+    revision: str = ""  # what the user asked of the proposal, for the next iteration
 
     def to_json(self, request: TaskRequest) -> str:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

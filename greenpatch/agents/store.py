@@ -182,7 +182,7 @@ class RunRecord:
 
 
 def _final_state(status: str) -> str:
-    final = {"green": "DONE", "done": "DONE", "cancelled": "CANCELLED", "paused": "PAUSED"}
+    final = {"green": "DONE", "applied": "DONE", "cancelled": "CANCELLED", "paused": "PAUSED"}
     return final.get(status, "FAIL")
 
 
@@ -282,6 +282,13 @@ class RunStore:
                 (status, summary, now, now, run_id),
             )
         return self.get(run_id)
+
+    def decided(self, run_id: str, applied: bool, detail: str) -> RunRecord:
+        """The user's decision on a proposal: APPLY then DONE (status `applied`), or FAIL
+        (status `rejected`); `detail` becomes the summary later runs see."""
+        if applied:
+            self.transition(run_id, "APPLY", detail)
+        return self.finish(run_id, "applied" if applied else "rejected", detail)
 
     def get(self, run_id: str) -> RunRecord:
         """The run with its transitions; KeyError when unknown."""

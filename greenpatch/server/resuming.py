@@ -34,15 +34,18 @@ async def list_resumable(ls: GreenpatchServer) -> dict[str, Any]:
     return {"runs": [_row(r, spending.get(r.run_id)) for r in reversed(records)]}
 
 
-async def resume_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, Any]:
+async def resume_run(
+    ls: GreenpatchServer, args: dict[str, Any], *, feedback: str = ""
+) -> dict[str, Any]:
     """Continue `runId` (default: the newest resumable run) with `budgetUsd` /
-    `budgetTokens` more; answers `{"runId"}` at once, as `greenpatch.runTask` does."""
+    `budgetTokens` more; answers `{"runId"}` at once, as `greenpatch.runTask` does. With
+    `feedback`, the green run `runId` revises its proposal instead (`agents.resume.revise`)."""
     root = _root(ls)
     run_id = str(args.get("runId") or "")
     _refuse_if_running(ls, run_id)
     extra_usd = _amount(args, "budgetUsd")
     extra_tokens = int(_amount(args, "budgetTokens"))
-    await _settled(ls)
+    await _settled(ls, run_id)
     if not run_id:
         records = await asyncio.to_thread(resumable, root)
         if not records:
@@ -58,6 +61,7 @@ async def resume_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, An
             settings,
             extra_usd=extra_usd,
             extra_tokens=extra_tokens,
+            feedback=feedback,
         )
     )
     try:
@@ -73,7 +77,8 @@ async def resume_run(ls: GreenpatchServer, args: dict[str, Any]) -> dict[str, An
     except GreenpatchError:
         await asyncio.to_thread(run.close)
         raise
-    log.info("resuming run %s (+$%s, +%s tokens)", run_id, extra_usd, extra_tokens)
+    how = f"revising run %s: {feedback[:80]}" if feedback else "resuming run %s"
+    log.info(how + " (+$%s, +%s tokens)", run_id, extra_usd, extra_tokens)
     return await commands.launch(ls, run)
 
 
@@ -107,13 +112,15 @@ def _amount(args: dict[str, Any], key: str) -> float:
     return float(value)
 
 
-async def _settled(ls: GreenpatchServer) -> None:
-    """A run that has just paused stays `running` in the run store until its process has
-    written the end; wait for that, or it is neither listed nor resumable."""
+async def _settled(ls: GreenpatchServer, run_id: str = "") -> None:
+    """A run that has just paused (or, for a revision, ended green) stays `running` in the
+    run store until its process has written the end; wait for that, or it is neither
+    listed nor resumable."""
     for state in list(ls.session.runs.values()):
         thread = state.run.finishing
         paused = state.result is not None and state.result.status == "paused"
-        if paused and thread is not None and thread.is_alive():
+        wanted = paused or (run_id and state.run.run_id == run_id)
+        if wanted and thread is not None and thread.is_alive():
             await asyncio.to_thread(thread.join, SETTLE_S)
 
 

@@ -17,6 +17,7 @@ from pygls.uris import from_fs_path
 
 from greenpatch import patch
 from greenpatch.agents.checkpoints import open_checkpoints
+from greenpatch.agents.store import RunStore
 from greenpatch.errors import GreenpatchError
 from greenpatch.server import commits, edits, failures
 from greenpatch.server.app import GreenpatchServer, first_argument, guarded
@@ -236,11 +237,33 @@ async def decide_hunk(ls: GreenpatchServer, args: dict[str, Any], accept: bool) 
     return {"file": path, "hunk": index, "accepted": accept, "remaining": len(review.undecided())}
 
 
-async def _close_if_done(ls: GreenpatchServer, review: Review) -> None:
+async def _close_if_done(ls: GreenpatchServer, review: Review, *, record: bool = True) -> None:
+    """Once every hunk is decided: the review ends, and the run store keeps the decision
+    (applied when any hunk was; rejected else). A revision asked for records nothing: the
+    run goes on."""
     _refresh(ls, review)
     if review.done:
-        ls.session.reviews.pop(review.proposal.run_id, None)
-        await commits.arm(ls, review.proposal.run_id)
+        run_id = review.proposal.run_id
+        ls.session.reviews.pop(run_id, None)
+        if record:
+            applied = any(a for hunks in review.decisions.values() for a in hunks.values())
+            detail = "applied by the user" if applied else "rejected by the user"
+            await asyncio.to_thread(_decided, _root(ls), run_id, applied, detail)
+        await commits.arm(ls, run_id)
+
+
+def _decided(root: Path, run_id: str, applied: bool, detail: str) -> None:
+    try:
+        store = RunStore(root)
+    except Exception as exc:  # the record is a help; the edit is already the user's
+        log.warning("run %s: the decision was not recorded: %s", run_id, exc)
+        return
+    try:
+        store.decided(run_id, applied, detail)
+    except Exception as exc:
+        log.warning("run %s: the decision was not recorded: %s", run_id, exc)
+    finally:
+        store.close()
 
 
 async def undo_last(ls: GreenpatchServer) -> dict[str, Any]:
@@ -294,15 +317,18 @@ def register(server: GreenpatchServer) -> None:
     async def reject_proposal(ls: GreenpatchServer, *args: Any) -> Any:
         arg = first_argument(args)
         review = ls.session.review(arg.get("runId"))
+        feedback = str(arg.get("feedback") or "").strip()
         for path, index in review.undecided():
             review.decisions.setdefault(path, {})[index] = False
-        await _close_if_done(ls, review)
-        feedback = str(arg.get("feedback") or "").strip()
-        if feedback:
-            from greenpatch.server.commands import start_run
+        await _close_if_done(ls, review, record=not feedback)
+        if feedback:  # the same run revises its proposal, from it, with the feedback
+            from greenpatch.server.resuming import resume_run
 
-            task = f"{review.proposal.task}\n\nThe user rejected the last proposal: {feedback}"
-            return {"rejected": review.proposal.run_id, **await start_run(ls, {"task": task})}
+            run_id = review.proposal.run_id
+            return {
+                "rejected": run_id,
+                **await resume_run(ls, {"runId": run_id}, feedback=feedback),
+            }
         ls.tell("Greenpatch: proposal rejected; nothing was changed.")
         return {"rejected": review.proposal.run_id}
 

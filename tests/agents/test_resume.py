@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from greenpatch.agents import transcript
 from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.providers import ScriptedReplies
-from greenpatch.agents.resume import resume
+from greenpatch.agents.resume import resume, revise
 from greenpatch.agents.snapshot import Position
 from greenpatch.agents.store import RunStore
 from greenpatch.agents.types import RunEvent, TaskRequest
@@ -105,3 +106,62 @@ def test_a_checkpoint_from_elsewhere_is_refused_clearly() -> None:
         Position.from_json(json.dumps({"version": 1, "request": {}}))
     with pytest.raises(ValueError, match="another version"):
         Position.from_json(json.dumps({"version": 99}))
+
+
+def test_a_proposal_sent_back_with_feedback_is_revised_by_the_same_run(
+    shop: Path, shop_replies: dict[str, Any]
+) -> None:
+    r = shop_replies
+    keep_docstring = (
+        "```diff\n--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -1,1 +1,1 @@\n"
+        '-"""Prices and discounts for a small shop."""\n+"""Prices for a small shop."""\n```\n'
+    )
+    break_it = (
+        "```diff\n--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -12,1 +12,1 @@\n"
+        "-    return round(price * (100 - percent) / 100, 2)\n+    return round(price, 2)\n```\n"
+    )
+    worse = (
+        "```diff\n--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -12,1 +12,1 @@\n"
+        "-    return round(price, 2)\n+    return round(price, 1)\n```\n"
+    )
+    model = ScriptedReplies.register(
+        "revise",
+        [r["wrong"], r["right"], r["approve"], keep_docstring, r["approve"], break_it, worse],
+    )
+    settings = Settings(models=ModelSettings(default=model), max_iterations=2)
+    events: list[RunEvent] = []
+    first = run_task(start(shop, settings, events))
+    assert first.status == "green" and first.proposal is not None
+    assert "Prices and discounts" in first.proposal.diff
+    run_id = first.run_id
+
+    revision = revise(run_id, shop, settings, "Leave the module docstring as it was.")
+    revision.journal_in_background = False
+    second = run_task(revision)
+    assert second.status == "green", second.message
+    assert second.run_id == run_id and second.proposal is not None
+    assert "Prices and discounts" not in second.proposal.diff  # the docstring is back
+    assert "(100 - percent)" in second.proposal.diff  # the fix stays
+    assert [c.agent for c in second.calls] == ["debugger", "critic"]
+    assert second.iterations == 3
+    store = RunStore(shop)
+    states = [t.state for t in store.get(run_id).transitions]
+    assert states.count("PROPOSE") == 2 and "REVISE" in states and states[-1] == "DONE"
+    data = transcript.read(shop, run_id)
+    debugger = [c for c in data.calls if c.role == "debugger"][-1]
+    assert "asks for a revision: Leave the module docstring as it was." in str(debugger.messages)
+
+    # A revision that never passes: the run offers the change it proposed before, and says so.
+    third = run_task(revise(run_id, shop, settings, "Round the way the bank does."))
+    assert third.status == "green" and third.proposal is not None, third.message
+    assert "no revision since passed the tests" in third.message
+    assert third.proposal.diff == second.proposal.diff
+    # Nothing reached the workspace; the user decides, and the store keeps the decision.
+    assert "price * percent / 100" in (shop / "shop" / "pricing.py").read_text()
+    record = store.decided(run_id, True, "applied by the user")
+    assert (record.status, record.state) == ("applied", "DONE")
+    assert [t.state for t in record.transitions][-2:] == ["APPLY", "DONE"]
+    with pytest.raises(WorkspaceError, match="only a run with a proposal can be revised"):
+        revise(run_id, shop, settings, "again")
+    with pytest.raises(WorkspaceError, match="needs feedback"):
+        revise(run_id, shop, settings, "  ")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from greenpatch.agents.headless import where
+from greenpatch.agents.store import RunStore
 from greenpatch.errors import WorkspaceError
 from tests.e2e.conftest import SCRIPT
 
@@ -73,8 +74,54 @@ def test_without_yes_nothing_is_written(shop: Path, scripted_model: str) -> None
     )
     assert done.returncode == 0
     assert done.stdout.startswith("diff --git a/shop/pricing.py b/shop/pricing.py")
-    assert "not applied" in done.stderr
+    assert "not applied" in done.stderr and "greenpatch run --revise " in done.stderr
     assert tree_hash(shop) == before
+
+
+def test_a_proposal_is_revised_with_feedback_then_applied(shop: Path, tmp_path: Path) -> None:
+    script = tmp_path / "revise.json"
+    keep_docstring = (
+        "```diff\n--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -1,1 +1,1 @@\n"
+        '-"""Prices and discounts for a small shop."""\n+"""Prices for a small shop."""\n```\n'
+    )
+    script.write_text(
+        json.dumps({"replies": [keep_docstring, {"role": "critic", "reply": "APPROVE"}]})
+    )
+    first = greenpatch(
+        "run",
+        "Fix the failing tests",
+        "--workspace",
+        str(shop),
+        "--model",
+        f"scripted/{SCRIPT}",
+        "--json",
+    )
+    proposed = json.loads(first.stdout)
+    run_id = proposed["run_id"]
+    assert "Prices and discounts" in proposed["diff"]
+    revised = greenpatch(
+        "run",
+        "Leave the module docstring as it was.",
+        "--revise",
+        run_id,
+        "--workspace",
+        str(shop),
+        "--model",
+        f"scripted/{script}",
+        "--yes",
+        "--json",
+    )
+    assert revised.returncode == 0, revised.stderr
+    result = json.loads(revised.stdout)
+    assert result["run_id"] == run_id and result["applied"] == ["shop/pricing.py"]
+    assert [c["agent"] for c in result["calls"]] == ["debugger", "critic"]
+    text = (shop / "shop" / "pricing.py").read_text()
+    assert text.startswith('"""Prices for a small shop."""') and "(100 - percent)" in text
+    record = RunStore(shop).get(run_id)
+    assert record.status == "applied" and "REVISE" in [t.state for t in record.transitions]
+    again = greenpatch("run", "More.", "--revise", run_id, "--workspace", str(shop))
+    assert again.returncode == 1 and "only a run with a proposal can be revised" in again.stderr
+    assert "Traceback" not in again.stderr
 
 
 def test_a_model_that_never_writes_a_diff_fails_cleanly(shop: Path, tmp_path: Path) -> None:

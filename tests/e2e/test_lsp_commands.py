@@ -12,7 +12,9 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from greenpatch.agents.store import RunStore
+from tests.conftest import SCRIPT
 from tests.e2e.lsp_client import (
+    RUN_TIMEOUT,
     children,
     client,
     execute,
@@ -179,3 +181,43 @@ async def test_shutdown_cancels_runs_and_stops_the_index(
     assert not Path(f"/proc/{index[0]}").exists()  # no indexer left behind
     record = RunStore(shop).get(run_id)
     assert (record.state, record.status) == ("CANCELLED", "cancelled")
+
+
+KEEP_DOCSTRING = (
+    "```diff\n--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -1,1 +1,1 @@\n"
+    '-"""Prices and discounts for a small shop."""\n+"""Prices for a small shop."""\n```\n'
+)
+
+
+@pytest.mark.asyncio
+async def test_reject_with_feedback_revises_the_same_run(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    shop: Path = client.shop  # type: ignore[attr-defined]
+    wrong, right, approve = json.loads(SCRIPT.read_text())["replies"]
+    script = tmp_path / "revise.json"
+    script.write_text(json.dumps({"replies": [wrong, right, approve, KEEP_DOCSTRING, approve]}))
+    await wait_indexed(client)
+    task = {"task": "Fix the failing tests", "kind": "fix", "model": f"scripted/{script}"}
+    run_id = await start_and_wait(client, "greenpatch.runTask", [task])
+    first = await execute(client, "greenpatch.showProposal", {"runId": run_id})
+    assert "Prices and discounts" in first["diff"]
+
+    finished: asyncio.Event = client.finished  # type: ignore[attr-defined]
+    finished.clear()
+    feedback = "Leave the module docstring as it was."
+    answer = await execute(
+        client, "greenpatch.rejectProposal", {"runId": run_id, "feedback": feedback}
+    )
+    assert answer["rejected"] == answer["runId"] == run_id, answer
+    await asyncio.wait_for(finished.wait(), RUN_TIMEOUT)
+    second = await execute(client, "greenpatch.showProposal", {"runId": run_id})
+    assert "Prices and discounts" not in second["diff"] and "(100 - percent)" in second["diff"]
+    assert "Prices for a small shop" in (shop / "shop" / "pricing.py").read_text()
+
+    await execute(client, "greenpatch.acceptProposal", {"runId": run_id})
+    assert suite_passes(shop)
+    record = RunStore(shop).get(run_id)
+    states = [t.state for t in record.transitions]
+    assert record.status == "applied" and "REVISE" in states, states
+    assert states[-2:] == ["APPLY", "DONE"] and states.count("PROPOSE") == 2
