@@ -106,16 +106,28 @@ class Journal:
         failure: str = "",
         diff: str = "",
         gateway: Gateway | None = None,
+        iterations: int = 0,
+        duration_s: float = 0.0,
     ) -> None:
         """Persist the end, remember what worked, and let the roles reflect when due."""
         if self.store is not None:
             _safely("run store", lambda: self.store.finish(self.run_id, status, message), None)
         if self.transcript is not None:
-            _safely(
-                "transcript",
-                lambda: self.transcript.summary(task=self.task, status=status, summary=message),
-                None,
+            records = gateway.records if gateway else []
+            summary = functools.partial(
+                self.transcript.summary,
+                task=self.task,
+                status=status,
+                summary=message,
+                iterations=iterations,
+                duration_s=duration_s,
+                calls=len(records),
+                prompt_tokens=sum(r.prompt_tokens for r in records),
+                completion_tokens=sum(r.completion_tokens for r in records),
+                cost_usd=gateway.cost_usd if gateway else 0.0,
+                models={r.agent: r.model for r in records},
             )
+            _safely("transcript", summary, None)
             _safely("transcript", self.transcript.close, None)
         if status == "green" and failure and diff:
             self.memory.remember(self.task, failure, diff, status)

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,9 +75,22 @@ class Run:
     # store still says `running`, so a resume must wait for it.
     finishing: threading.Thread | None = None
 
-    def emit(self, kind: str, message: str, *, phase: str = "", iteration: int = 0) -> None:
-        cost = self.gateway.cost_usd if self.gateway else 0.0
-        event = RunEvent(self.run_id, kind, message, phase, iteration, cost)  # type: ignore[arg-type]
+    def emit(
+        self,
+        kind: str,
+        message: str,
+        *,
+        phase: str = "",
+        iteration: int = 0,
+        tests: Mapping[str, int] | None = None,
+    ) -> None:
+        gateway = self.gateway
+        cost = gateway.cost_usd if gateway else 0.0
+        tokens = (
+            sum(r.prompt_tokens + r.completion_tokens for r in gateway.records) if gateway else 0
+        )
+        agent = AGENTS.get(phase, "")
+        event = RunEvent(self.run_id, kind, message, phase, iteration, cost, agent, tokens, tests)  # type: ignore[arg-type]
         log.info("[%s] %s: %s", self.run_id, kind, message)
         if self.journal is not None:
             self.journal.event(kind, message, phase, iteration)
@@ -131,6 +144,8 @@ def run_task(run: Run) -> RunResult:
             gateway=run.gateway,
             failure="\n".join(proposal.evidence.failing_before) if proposal else "",
             diff=proposal.diff if proposal else "",
+            iterations=result.iterations,
+            duration_s=result.duration_s,
         )
         if run.journal_in_background:
             run.finishing = threading.Thread(target=finish, name=f"journal-{run.run_id}")
@@ -173,6 +188,15 @@ def is_green(report: TestReport, targets: set[str], baseline: set[str]) -> bool:
     return report.status != "no_tests" or not targets
 
 
+# The role at work in each phase of the loop (the others are the sandbox's).
+AGENTS = {
+    "plan": "planner",
+    "tester": "tester",
+    "coder": "coder",
+    "sampling": "coder",
+    "debugger": "debugger",
+    "review": "critic",
+}
 STATES = {
     "baseline": "TEST",
     "plan": "PLAN",
@@ -232,7 +256,9 @@ class Machine:
             python=self.python,
             then_full=not full,
         )
-        self.run.emit("tests", report.summary(), phase=phase, iteration=iteration)
+        self.run.emit(
+            "tests", report.summary(), phase=phase, iteration=iteration, tests=report.counts()
+        )
         _check(self.run)
         return report
 

@@ -62,6 +62,9 @@ class RunEvent:
     phase: str = ""
     iteration: int = 0
     cost_usd: float = 0.0
+    agent: str = ""  # the role at work in this phase, if a role is
+    tokens: int = 0  # the run's tokens so far
+    tests: Mapping[str, int] | None = None  # a test run's counts per outcome
 
 
 @dataclass(frozen=True)

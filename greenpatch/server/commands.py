@@ -201,6 +201,9 @@ def _notify(ls: GreenpatchServer, event: RunEvent) -> None:
             "phase": event.phase,
             "iteration": event.iteration,
             "costUsd": round(event.cost_usd, 6),
+            "agent": event.agent,
+            "tokens": event.tokens,
+            **({"tests": dict(event.tests)} if event.tests is not None else {}),
         },
     )
 

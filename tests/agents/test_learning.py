@@ -82,7 +82,11 @@ def test_a_run_leaves_its_events_and_its_mistakes_to_the_next_runs(shop: Path) -
     first, first_run = one_run(shop, model, max_iterations=1)
     assert first.status == "failed"
     # What reflection reads: the loop's events, not only the calls.
-    account = transcript.digest(transcript.read(shop, first_run.run_id))
+    data = transcript.read(shop, first_run.run_id)
+    account = transcript.digest(data)
+    summary = {k: data.summary[k] for k in ("status", "iterations", "calls", "models")}
+    assert summary == {"status": "failed", "iterations": 1, "calls": 3, "models": {"coder": model}}
+    assert data.summary["prompt_tokens"] > 0 and data.summary["duration_s"] > 0
     assert "[baseline] failed:" in account and "[coder] the coder gave no usable edit" in account
     [mistake] = Identities(shop).get("coder").mistakes
     assert mistake.startswith("Gave a reply the loop could not use: the coder gave no usable edit")

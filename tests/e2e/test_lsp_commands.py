@@ -202,6 +202,13 @@ async def test_reject_with_feedback_revises_the_same_run(
     run_id = await start_and_wait(client, "greenpatch.runTask", [task])
     first = await execute(client, "greenpatch.showProposal", {"runId": run_id})
     assert "Prices and discounts" in first["diff"]
+    # Each step says which role is at work, the tokens so far, and a test run's counts.
+    events = [e for e in client.events if e["runId"] == run_id]  # type: ignore[attr-defined]
+    baseline = next(e for e in events if e["kind"] == "tests")
+    counts = baseline["tests"]._asdict()  # pygls hands nested objects over as namedtuples
+    assert (baseline["phase"], counts) == ("baseline", {"failed": 2, "passed": 2})
+    assert {"coder", "debugger", "critic"} <= {e["agent"] for e in events}
+    assert events[-1]["kind"] == "finished" and events[-1]["tokens"] > 0
 
     finished: asyncio.Event = client.finished  # type: ignore[attr-defined]
     finished.clear()
