@@ -129,7 +129,7 @@ class Journal:
             )
             _safely("transcript", summary, None)
             _safely("transcript", self.transcript.close, None)
-        if status == "green" and failure and diff:
+        if status in ("green", "failed") and failure and diff:  # what worked, or did not
             self.memory.remember(self.task, failure, diff, status)
         if status in ("green", "failed"):
             self.memory.remember_task(self.task, message, status)

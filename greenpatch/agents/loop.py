@@ -71,6 +71,9 @@ class Run:
     approve: Callable[[str], bool] = lambda what: False
     # Set by `resume`: where a paused or interrupted run continues from.
     position: Position | None = None
+    # What memory keeps of the run: the failure it worked on and the change made for it
+    # (the proposal's, or the last one tried when no change turned green).
+    lesson: tuple[str, str] = ("", "")
     # The thread persisting the run's end (`journal_in_background`): until it is done the
     # store still says `running`, so a resume must wait for it.
     finishing: threading.Thread | None = None
@@ -136,14 +139,14 @@ def run_task(run: Run) -> RunResult:
     if run.journal is not None:
         # Remembering and reflecting take seconds (embeddings, maybe a model call): after the
         # user has the result, in a thread the process still waits for before it exits.
-        proposal = result.proposal
+        failure, diff = run.lesson
         finish = functools.partial(
             run.journal.finish,
             result.status,
             result.message,
             gateway=run.gateway,
-            failure="\n".join(proposal.evidence.failing_before) if proposal else "",
-            diff=proposal.diff if proposal else "",
+            failure=failure,
+            diff=diff,
             iterations=result.iterations,
             duration_s=result.duration_s,
         )
@@ -187,6 +190,8 @@ def is_green(report: TestReport, targets: set[str], baseline: set[str]) -> bool:
         return False
     return report.status != "no_tests" or not targets
 
+
+LESSON_CHARS = 1500  # of a failure, for memory
 
 # The role at work in each phase of the loop (the others are the sandbox's).
 AGENTS = {
@@ -295,10 +300,12 @@ class Machine:
         if request.kind == "task" and not request.path:
             self.state("plan", "planning")
             candidates = [h.path for h in focus.search_index(self.run.search, request.task, 10)]
+            lessons = self.run.journal.context(request.task) if self.run.journal else ""
             pos.plan = roles.plan(
                 self.gateway,
                 request.task,
                 list(dict.fromkeys(candidates)),
+                lessons,
                 exists=lambda path: self.copy.read(path) is not None,
                 toolbox=self.tools,
             )
@@ -342,6 +349,9 @@ class Machine:
             return self._propose(pos.green["report"], pos.green["iteration"], verdict, note)
         why = "the same failure repeated" if pos.repeats >= 2 else f"{pos.iteration} iterations"
         last = pos.report.summary() if pos.report else "no tests ran"
+        if pos.report is not None and self.copy.changes():
+            tried = patch.unified_diff(self.copy.changes())
+            self.run.lesson = (pos.report.failure_text(LESSON_CHARS), tried)
         return RunResult(
             self.run.run_id,
             "failed",
@@ -470,6 +480,8 @@ class Machine:
         self.run.gateway = self.gateway
         result = _green(self.run, self.copy, self.pos.before, after, iteration)
         result = dataclasses.replace(result, message=result.message + note)
+        if not self.pos.before.ok and result.proposal is not None:
+            self.run.lesson = (self.pos.before.failure_text(LESSON_CHARS), result.proposal.diff)
         pos = self.pos
         # What a revision (`resume.revise`) continues from: this change, as the last green one.
         pos.iteration, pos.report = iteration, after

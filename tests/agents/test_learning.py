@@ -74,7 +74,21 @@ def test_a_fix_remembered_by_one_run_is_in_the_next_similar_runs_prompt(
     assert before.role == after.role == "coder"
     assert fixed_line not in before.messages[-1]["content"]
     prompt = after.messages[-1]["content"]
-    assert "Earlier failure: tests/test_pricing.py::" in prompt and fixed_line in prompt
+    assert "Earlier failure: failed: 2 failed, 2 passed" in prompt and fixed_line in prompt
+    assert "FAILED tests/test_pricing.py::test_apply_discount" in prompt  # with its message
+
+
+def test_a_change_that_failed_is_remembered_as_tried_and_failed(
+    shop: Path, shop_replies: dict[str, Any]
+) -> None:
+    r = shop_replies
+    model = ScriptedReplies.register("tried", [r["wrong"], r["wrong"]])
+    first, _ = one_run(shop, model, max_iterations=1)
+    assert first.status == "failed"
+    _, second_run = one_run(shop, model, max_iterations=1)
+    prompt = transcript.read(shop, second_run.run_id).calls[0].messages[-1]["content"]
+    assert "What was tried (failed):" in prompt
+    assert "+    return round(price - percent, 2)" in prompt
 
 
 def test_a_run_leaves_its_events_and_its_mistakes_to_the_next_runs(shop: Path) -> None:
