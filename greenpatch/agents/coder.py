@@ -226,7 +226,26 @@ def parse_reply(
         raise PatchRefused(result.message_for_model())
     if not result.changes:
         raise Echo("the reply changes nothing")
+    for change in result.changes:  # the self-check the whole format makes while splicing
+        if change.path.endswith(".py") and change.new_text is not None:
+            _compiles_if_it_did(change)
     return result.changes
+
+
+def _compiles_if_it_did(change: patch.FileChange) -> None:
+    """FormatError when the edit leaves a Python file that compiled (or a new one) not
+    compiling; a file already broken is the task's to mend, not this check's."""
+    try:
+        compile(change.new_text or "", change.path, "exec")
+    except SyntaxError as exc:
+        if change.old_text is not None:
+            try:
+                compile(change.old_text, change.path, "exec")
+            except SyntaxError:
+                return
+        raise FormatError(
+            f"{change.path} would not compile after the edit: line {exc.lineno}: {exc.msg}"
+        ) from exc
 
 
 def extract_code(reply: str) -> str:

@@ -491,3 +491,29 @@ def test_a_role_that_spent_its_tools_answers_without_them_on_its_retry() -> None
     # The first try: a call and MAX_CALLS tool rounds; its retry, no tools, fails once more
     # (a request is no answer); the next retry answers.
     assert len(gateway.records) == tools.MAX_CALLS + 3
+
+
+def test_a_diff_that_leaves_the_file_not_compiling_is_sent_back_once() -> None:
+    from greenpatch.agents import coder
+    from greenpatch.agents.gateway import Gateway
+    from greenpatch.agents.providers import ScriptedReplies
+    from greenpatch.config import ModelSettings, Settings
+
+    def diff(new: str) -> str:
+        return (
+            "```diff\n--- a/shop/cart.py\n+++ b/shop/cart.py\n@@ -15,2 +15,2 @@ def mean(xs):\n"
+            '     """Average of xs."""\n-    return sum(xs) / (len(xs) - 1)\n'
+            f"+{new}\n```\n"
+        )
+
+    broken, right = diff("    return sum(xs) / (len(xs)"), diff("    return sum(xs) / len(xs)")
+    model = ScriptedReplies.register("udiff-compile", [broken, right])
+    gateway = Gateway.for_run(Settings(models=ModelSettings(default=model, edit_format="udiff")))
+    asked: list[str] = []
+    gateway.on_call = lambda record, messages, reply: asked.append(messages[-1]["content"])
+    unit = unit_named("shop/cart.py", SOURCE, "mean")
+    assert unit is not None
+    brief = Brief("fix it", (unit,), (("shop/cart.py", SOURCE),), TEST, "assert 3.0 == 2")
+    [change], _ = coder.ask(gateway, "coder", brief, {"shop/cart.py": SOURCE}.get)
+    assert change.new_text is not None and "/ len(xs)\n" in change.new_text
+    assert len(asked) == 2 and "shop/cart.py would not compile after the edit" in asked[1]
