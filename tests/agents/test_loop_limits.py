@@ -1,6 +1,6 @@
-"""The loop's stops, through the real loop, the real sandbox and the scripted model: the same
-failure three times, the critic's revision that no iteration is left for, the wall-time
-limit."""
+"""The loop's stops and gate, through the real loop, the real sandbox and the scripted model:
+the same failure three times, the critic's revision that no iteration is left for, the
+wall-time limit, a test module that cannot be imported before the change."""
 
 from __future__ import annotations
 
@@ -27,8 +27,10 @@ def edit(shop: Path, before: str, after: str) -> str:
     return f"```diff\n{diff}```\n"
 
 
-def fix(shop: Path, model: str, iterations: int, **settings: Any) -> RunResult:
-    request = TaskRequest(task="Fix the failing tests", workspace=shop, kind="fix")
+def fix(
+    shop: Path, model: str, iterations: int, tests: tuple[str, ...] = (), **settings: Any
+) -> RunResult:
+    request = TaskRequest(task="Fix the failing tests", workspace=shop, kind="fix", tests=tests)
     config = Settings(models=ModelSettings(default=model), max_iterations=iterations, **settings)
     return run_task(Run(request, config, journal_in_background=False))
 
@@ -71,3 +73,16 @@ def test_the_wall_time_limit_ends_the_run(shop: Path) -> None:
     assert result.status == "failed"
     assert "took longer than 2 s" in result.message
     assert "price * percent / 100" in (shop / PRICING).read_text()  # nothing half-done
+
+
+def test_a_test_module_that_cannot_be_imported_does_not_hide_the_rest(
+    shop: Path, shop_replies: dict[str, Any]
+) -> None:
+    (shop / "tests" / "test_export.py").write_text("import no_such_exporter\n")
+    r = shop_replies
+    model = ScriptedReplies.register("collection", [r["wrong"], r["right"], r["approve"]])
+    result = fix(shop, model, iterations=3, tests=("tests/test_pricing.py",))  # as "fix this test"
+    assert result.status == "green", result.message
+    assert result.proposal is not None
+    assert "tests/test_export.py" in result.proposal.evidence.failing_before  # not new
+    assert "4 passed" in result.proposal.evidence.after
