@@ -23,6 +23,7 @@ from greenpatch.patch.cli import write_changes as write_all_or_nothing
 log = logging.getLogger(__name__)
 
 EXIT_PAUSED = 3  # the budget ran out; `greenpatch run --resume RUN_ID --budget-usd X` goes on
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT; `--resume RUN_ID` goes on
 
 
 def run_command(
@@ -141,7 +142,13 @@ def _settings(workspace: Path, model: str | None, budget: dict[str, Any]) -> Set
 
 
 def _finish(run: Run, workspace: Path, *, yes: bool, as_json: bool) -> int:
-    result = run_task(run)
+    try:
+        result = run_task(run)
+    except KeyboardInterrupt:  # Ctrl-C: the run stops where it is, and can be resumed
+        run.cancel.set()
+        _close_interrupted(workspace, run.run_id)
+        _say(f"interrupted; to continue: greenpatch run --resume {run.run_id}")
+        return EXIT_INTERRUPTED
     applied: list[str] = []
     if result.proposal and yes:
         applied = write_changes(workspace, result.proposal.changes)
@@ -160,6 +167,19 @@ def _finish(run: Run, workspace: Path, *, yes: bool, as_json: bool) -> int:
                     f'greenpatch run --revise {result.run_id} "what to change"'
                 )
     return 0 if result.status == "green" else EXIT_PAUSED if result.status == "paused" else 1
+
+
+def _close_interrupted(workspace: Path, run_id: str) -> None:
+    """The run store says `interrupted` (resumable from its last checkpoint), not running."""
+    reason = f"stopped with Ctrl-C; `greenpatch run --resume {run_id}` continues it"
+    try:
+        store = RunStore(workspace.resolve())
+        try:
+            store.close_orphaned(run_id, "interrupted", reason)
+        finally:
+            store.close()
+    except Exception as exc:
+        log.warning("run %s: could not close it in the run store: %s", run_id, exc)
 
 
 def _record_applied(workspace: Path, run_id: str, paths: Sequence[str]) -> None:

@@ -263,6 +263,35 @@ def test_a_killed_run_resumes_from_its_checkpoint(shop: Path, tmp_path: Path) ->
     assert after.stdout == "" and "no paused or interrupted runs" in after.stderr
 
 
+def test_ctrl_c_leaves_the_run_interrupted_and_resumable(shop: Path, tmp_path: Path) -> None:
+    wrong, right, _ = json.loads(Path(SCRIPT).read_text())["replies"]
+    script = tmp_path / "slow.json"  # the coder's wrong try, then a debugger that hangs
+    script.write_text(json.dumps([wrong, {"sleep": 600, "reply": right}]))
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "greenpatch.cli", "run", "Fix the failing tests"),
+            *("--workspace", str(shop), "--model", f"scripted/{script}"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        run_id = wait_for_checkpoint(shop, 1, proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        f"greenpatch: interrupted; to continue: greenpatch run --resume {run_id}"
+    )
+    assert "Traceback" not in err
+    record = RunStore(shop).get(run_id)
+    assert record.status == "interrupted" and record.finished
+    listed = greenpatch("run", "--list", "--workspace", str(shop), "--json")
+    assert [r["run_id"] for r in json.loads(listed.stdout)] == [run_id]
+
+
 def test_resume_of_an_unknown_run_is_one_line(shop: Path) -> None:
     done = greenpatch("run", "--resume", "feedbeef", "--workspace", str(shop))
     assert done.returncode == 1
