@@ -41,6 +41,24 @@ def target_unit(request: TaskRequest, copy: WorkingCopy) -> context.CodeUnit | N
     return context.unit_at(request.path, text, (request.line or 0) + 1)
 
 
+PLANNED_MODULE_LINES = 200  # a longer module is more than a small prompt should carry
+
+
+def planned_module(plan: roles.Plan, copy: WorkingCopy) -> context.CodeUnit | None:
+    """The first Python module the plan changes, whole, as what the tester writes tests
+    for (a task has no one function to point at); None when there is none or it is long."""
+    for path in plan.files:
+        text = copy.read(path)
+        if not path.endswith(".py") or context.is_test_file(path) or text is None:
+            continue
+        lines = text.count("\n") + 1
+        if lines > PLANNED_MODULE_LINES:
+            return None
+        stem = path.removesuffix(".py").rsplit("/", 1)[-1]
+        return context.CodeUnit(path, stem, stem, 1, lines, text, "", kind="module")
+    return None
+
+
 def brief(
     request: TaskRequest,
     report: TestReport,

@@ -312,8 +312,13 @@ class Machine:
                 exists=lambda path: self.copy.read(path) is not None,
                 toolbox=self.tools,
             )
-        wants_tests = request.kind == "implement" or (pos.plan and pos.plan.write_tests)
         unit = focus.target_unit(request, self.copy)
+        wants_tests = request.kind == "implement"
+        if pos.plan and pos.plan.write_tests and roles.writes_task_tests(
+            self.gateway.model_for("tester")
+        ):
+            wants_tests = True
+            unit = unit or focus.planned_module(pos.plan, self.copy)
         if wants_tests and unit is not None:
             self.state("tester", f"writing tests for {unit.qualname}")
             properties = roles.writes_properties(self.gateway.model_for("tester")) and (

@@ -156,6 +156,14 @@ def module_name(path: str) -> str:
     return ".".join(parts)
 
 
+def writes_task_tests(model: str) -> bool:
+    """Whether the tester writes tests for a planned task (a module, not one function), the
+    planner having asked for them. Not on the embedded models: their tests' expected values
+    are often wrong (measured on HumanEval, see README), and a task's tests are a gate the
+    run cannot take out, as it can a stub's (agents/disputes.py)."""
+    return not model.startswith("local/")
+
+
 def writes_properties(model: str) -> bool:
     """Whether the tester, on this model, is asked for property-based tests (where the
     project can run hypothesis). Not the embedded models: asked for them on 3 HumanEval

@@ -1,15 +1,20 @@
 """The planner with the scripted model: a JSON plan, kept to files that exist; prose, broken
-JSON or no answer give the fallback plan; what worked before is in its prompt."""
+JSON or no answer give the fallback plan; what worked before is in its prompt; a plan that
+asks for tests gets the tester's (real loop and sandbox)."""
 
 from __future__ import annotations
 
+import difflib
 import json
+from pathlib import Path
 
 import pytest
 
-from greenpatch.agents import roles
+from greenpatch.agents import roles, transcript
 from greenpatch.agents.gateway import Gateway
+from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.providers import ScriptedReplies
+from greenpatch.agents.types import TaskRequest
 from greenpatch.config import ModelSettings, Settings
 
 TASK = "Add pagination to the orders endpoint"
@@ -68,3 +73,45 @@ def test_what_worked_before_is_in_the_planners_prompt() -> None:
     plan = roles.plan(gateway, TASK, CANDIDATES, "- An earlier task ended green: paged by id")
     assert "What worked before on similar tasks:" in seen[0] and "paged by id" in seen[0]
     assert plan.files == tuple(CANDIDATES[:3])  # a plan naming no file works on the candidates
+
+
+def test_a_planned_task_gets_the_testers_tests_for_the_module_it_changes(shop: Path) -> None:
+    pricing = (shop / "shop" / "pricing.py").read_text()
+    added = pricing + "\n\ndef half_price(price: float) -> float:\n    return round(price / 2, 2)\n"
+    coded = "".join(
+        difflib.unified_diff(
+            pricing.splitlines(keepends=True),
+            added.splitlines(keepends=True),
+            "a/shop/pricing.py",
+            "b/shop/pricing.py",
+        )
+    )
+    plan = {"steps": [{"goal": "add half_price", "files": ["shop/pricing.py"]}], "tests": True}
+    tests = "```python\nfrom shop.pricing import half_price\n\n\ndef test_half_price():\n"
+    tests += "    assert half_price(10.0) == 5.0\n```\n"
+    model = ScriptedReplies.register(
+        "planned-tests",
+        [
+            {"role": "planner", "reply": json.dumps(plan)},
+            {"role": "tester", "reply": tests},
+            f"```diff\n{coded}```\n",
+            {"role": "critic", "reply": "APPROVE"},
+        ],
+    )
+    request = TaskRequest(task="Add half_price(price) to the pricing module", workspace=shop)
+    config = Settings(models=ModelSettings(default=model))
+    result = run_task(Run(request, config, journal_in_background=False))
+    assert result.status == "green", result.message
+    assert [c.agent for c in result.calls] == ["planner", "tester", "coder", "critic"]
+    assert result.proposal is not None
+    [written] = result.proposal.evidence.new_tests
+    assert written == "tests/test_greenpatch_pricing.py" and written in result.proposal.diff
+    # The tester saw the module the plan changes, whole.
+    tester = transcript.read(shop, result.run_id).calls[1]
+    assert "def apply_discount" in tester.messages[-1]["content"]
+    assert "def total" in tester.messages[-1]["content"]
+
+
+def test_the_embedded_models_are_not_asked_for_a_tasks_tests() -> None:
+    assert not roles.writes_task_tests("local/qwen2.5-coder-1.5b")
+    assert roles.writes_task_tests("openai/gpt-4o-mini")
