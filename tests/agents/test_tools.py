@@ -47,7 +47,8 @@ def test_tests_and_commands_run_in_the_sandbox(toolbox: Any) -> None:
     box, _, _ = toolbox
     result = box.call("test", "tests/test_pricing.py")
     assert result.startswith("failed: 2 failed, 2 passed") and "apply_discount" in result
-    # The sandbox sees the working copy's changes, and no network.
+    # The sandbox sees the working copy's changes; a command off the allowlist is refused
+    # (the sandbox's own isolation, network included, is tests/sandbox/test_hostile.py's).
     got = box.call("run", "python -c 'import shop.extra; print(shop.extra.X)'")
     assert got == "exit 0\n1"
     assert box.call("run", "curl http://example.com").startswith("not allowed: curl")
