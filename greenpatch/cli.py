@@ -97,6 +97,17 @@ def _parser() -> argparse.ArgumentParser:
     doc.add_argument("--workspace", type=Path, default=Path.cwd())
     doc.add_argument("--json", action="store_true")
 
+    roles = sub.add_parser(
+        "roles", help="what the agent roles learned here: rules, mistakes, versions, rollback"
+    )
+    roles.add_argument("role", nargs="?", help="one role: planner, coder, tester, debugger, critic")
+    roles.add_argument("--history", action="store_true", help="the role's versions")
+    roles.add_argument(
+        "--rollback", type=int, metavar="VERSION", help="restore the role as it was at VERSION"
+    )
+    roles.add_argument("--workspace", type=Path, default=Path.cwd())
+    roles.add_argument("--json", action="store_true")
+
     model = sub.add_parser("model", help="manage the embedded local models")
     msub = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
     pull = msub.add_parser("pull", help="fetch an embedded model into the user cache")
@@ -126,6 +137,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     match args.command:
         case "run":
             return _run(args)
+        case "roles":
+            from greenpatch.agents.identity_cli import roles_command
+
+            return roles_command(
+                args.workspace,
+                args.role,
+                history=args.history,
+                rollback=args.rollback,
+                as_json=args.json,
+            )
         case "lsp":
             from greenpatch.server import serve
 

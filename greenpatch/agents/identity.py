@@ -199,6 +199,11 @@ class Identities:
 
     # -- reading --------------------------------------------------------------------------
 
+    def roles(self) -> list[str]:
+        """The roles that have an identity here, by name."""
+        rows = self._db.read().execute("SELECT role FROM roles ORDER BY role").fetchall()
+        return [r["role"] for r in rows]
+
     def get(self, role: str) -> Identity:
         """The role's identity (created with its default expertise on first use)."""
         self._ensure(role)

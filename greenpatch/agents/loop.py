@@ -314,8 +314,10 @@ class Machine:
             )
         unit = focus.target_unit(request, self.copy)
         wants_tests = request.kind == "implement"
-        if pos.plan and pos.plan.write_tests and roles.writes_task_tests(
-            self.gateway.model_for("tester")
+        if (
+            pos.plan
+            and pos.plan.write_tests
+            and roles.writes_task_tests(self.gateway.model_for("tester"))
         ):
             wants_tests = True
             unit = unit or focus.planned_module(pos.plan, self.copy)

@@ -400,3 +400,28 @@ def test_at_reads_a_line_a_function_or_a_file(tmp_path: Path) -> None:
     }
     with pytest.raises(WorkspaceError, match=re.escape("no file mathx/ops.py:²")):
         where("mathx/ops.py:²", project)  # a digit int() would take, not a line number
+
+
+def test_roles_shows_what_was_learned_and_rolls_back(shop: Path, tmp_path: Path) -> None:
+    none_yet = greenpatch("roles", "--workspace", str(shop))
+    assert none_yet.returncode == 0 and "no role has learned anything here yet" in none_yet.stderr
+    script = tmp_path / "prose.json"
+    script.write_text(json.dumps(["I am not sure what to change."] * 12))
+    failed = greenpatch(
+        "run", "Fix the failing tests", "--workspace", str(shop), "--model", f"scripted/{script}"
+    )
+    assert failed.returncode == 1
+    shown = greenpatch("roles", "--workspace", str(shop), "--json")
+    [coder] = [r for r in json.loads(shown.stdout) if r["role"] == "coder"]
+    assert coder["mistakes"] and coder["mistakes"][0].startswith("Gave a reply the loop could not")
+    history = greenpatch("roles", "coder", "--history", "--workspace", str(shop))
+    assert history.stdout.splitlines()[0].split()[0] == "1" and "mistake added" in history.stdout
+    back = greenpatch("roles", "coder", "--rollback", "1", "--workspace", str(shop), "--json")
+    assert back.returncode == 0, back.stderr
+    assert json.loads(back.stdout)[0]["mistakes"] == []
+    assert "as it was at version 1" in back.stderr
+    wrong = greenpatch("roles", "coder", "--rollback", "99", "--workspace", str(shop))
+    assert wrong.returncode == 1 and "no version 99" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    unknown = greenpatch("roles", "poet", "--workspace", str(shop))
+    assert unknown.returncode == 1 and "no role 'poet' here" in unknown.stderr
