@@ -208,6 +208,8 @@ def _run(args: argparse.Namespace) -> int:
             model=args.model,
             yes=args.yes,
             as_json=args.json,
+            budget_usd=args.budget_usd,
+            budget_tokens=args.budget_tokens,
             allow_install=args.allow_install,
         )
     if args.resume:

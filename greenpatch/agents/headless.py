@@ -102,10 +102,14 @@ def revise_command(
     model: str | None,
     yes: bool,
     as_json: bool,
+    budget_usd: float | None = None,
+    budget_tokens: int | None = None,
     allow_install: bool = False,
 ) -> int:
-    """`greenpatch run --revise RUN_ID FEEDBACK`: a green run revises its proposal."""
-    settings = _settings(workspace, None, {})
+    """`greenpatch run --revise RUN_ID FEEDBACK`: a green run revises its proposal, with
+    the budget the settings (or `--budget-usd` / `--budget-tokens`) give a run."""
+    budget = {k: v for k, v in (("usd", budget_usd), ("tokens", budget_tokens)) if v is not None}
+    settings = _settings(workspace, None, budget)
     run = revise(run_id, workspace, settings, feedback, model=model or "")
     run.on_event, run.journal_in_background = _progress, False
     run.approve = _approver(allow_install)

@@ -138,31 +138,39 @@ class Journal:
             self._learn(status == "green", gateway, terms)
 
     def _learn(self, success: bool, gateway: Gateway, terms: Sequence[str]) -> None:
-        """For each role that took part in the run (made a call), count the outcome for the
-        rules it was given, and let it reflect every few runs. The run is over: a budget
-        spent or a cancel now ends the learning, not the run."""
-        took_part = {record.agent for record in gateway.records}
-        for role in (r for r in LEARNING_ROLES if r in took_part):
-            learn = functools.partial(self._learn_role, role, success, gateway, terms)
+        """The roles that took part in the run (made a call) count a use of the rules they
+        were given, then reflect when due. The run is over: a budget spent or a cancel now
+        ends the reflections, not the run, nor the counting."""
+        ids = self.identities
+        took_part = [r for r in LEARNING_ROLES if r in {rec.agent for rec in gateway.records}]
+        for role in took_part:
+            count = functools.partial(self._count, role, success)
+            _safely(f"learning ({role})", count, None)
+        for role in took_part:
+            reflect = functools.partial(self._reflect, role, gateway, terms)
             try:
-                _safely(f"learning ({role})", learn, None)
+                _safely(f"reflection ({role})", reflect, None)
             except (BudgetExceeded, Cancelled) as exc:
-                log.info("learning stopped after the run: %s", exc)
+                log.info("reflection stopped after the run: %s", exc)
                 break
-        _safely("identities", self.identities.prune, [])
+        _safely("identities", ids.prune, [])
 
-    def _learn_role(self, role: str, success: bool, gateway: Gateway, terms: Sequence[str]) -> None:
-        from greenpatch.agents import transcript
-
+    def _count(self, role: str, success: bool) -> None:
+        """One run of the role: a use of each rule it was given, helped or not."""
         ids = self.identities
         ids.record_outcome(role, [r.id for r in ids.rules_for(role, 5)], success)
-        if self.store is None or not ids.due(role):
+
+    def _reflect(self, role: str, gateway: Gateway, terms: Sequence[str]) -> None:
+        """Every few runs, the role proposes rules from its recent transcripts."""
+        from greenpatch.agents import transcript
+
+        if self.store is None or not self.identities.due(role):
             return
         digests = [
             transcript.digest(transcript.read(self.workspace, r.run_id))
             for r in self.store.recent(4)
         ]
-        ids.reflect(role, gateway, digests, task_terms=terms)
+        self.identities.reflect(role, gateway, digests, task_terms=terms)
 
 
 _IDENTIFIER = re.compile(r"`([^`\n]{3,60})`|\b([A-Za-z_]\w*(?:\.\w+)+|\w*_\w*|[a-z]+[A-Z]\w*)\b")

@@ -154,7 +154,10 @@ def run_task(run: Run) -> RunResult:
             run.finishing = threading.Thread(target=finish, name=f"journal-{run.run_id}")
             run.finishing.start()
         else:  # a CLI run: finish before the interpreter starts shutting down
-            finish()
+            try:
+                finish()
+            except KeyboardInterrupt:  # Ctrl-C while learning: the result stands
+                log.warning("run %s: stopped learning from it (Ctrl-C)", run.run_id)
     return result
 
 
@@ -260,9 +263,6 @@ class Machine:
             timeout=self.settings.sandbox.timeout_s,
             python=self.python,
             then_full=not full,
-            # A module that cannot be imported is one failure (in the baseline, not new),
-            # not a reason to run no test at all.
-            extra_args=("--continue-on-collection-errors",),
         )
         self.run.emit(
             "tests", report.summary(), phase=phase, iteration=iteration, tests=report.counts()
@@ -286,7 +286,11 @@ class Machine:
             if self.run.journal is not None:
                 self.run.journal.state("REVISE", pos.revision)
             pos.feedback = f"The user reviewed the change and asks for a revision: {pos.revision}"
-            pos.revision, pos.repeats, pos.signature = "", 0, ""
+            pos.revision, pos.repeats, pos.signature, pos.proposed = "", 0, "", False
+            self.save()  # a revision paused or killed resumes with the feedback
+        elif pos.proposed and pos.green is not None:  # killed after proposing: propose again
+            self.copy.edits = dict(pos.green["edits"])
+            return self._propose(pos.green["report"], pos.green["iteration"], self._verdict())
         else:
             self.run.emit("iteration", f"resumed after iteration {pos.iteration}", phase="resume")
         self.run.failing_before = tuple(sorted(failing_ids(pos.before)))
@@ -342,7 +346,7 @@ class Machine:
                 pos.targets.append(change.path)
 
     def _iterate(self) -> RunResult:
-        pos, limit = self.pos, self.settings.max_iterations
+        pos, limit = self.pos, self.limit()
         for iteration in range(pos.iteration + 1, limit + 1):
             result = self._iteration(iteration)
             if result is not None:
@@ -353,10 +357,8 @@ class Machine:
                 break
         if pos.green is not None:  # a revision broke it: offer the last green change
             self.copy.edits = dict(pos.green["edits"])
-            review = pos.green.get("review")
-            verdict = roles.Review(review["approved"], review["feedback"]) if review else None
             note = "; no revision since passed the tests: this is the earlier green change"
-            return self._propose(pos.green["report"], pos.green["iteration"], verdict, note)
+            return self._propose(pos.green["report"], pos.green["iteration"], self._verdict(), note)
         why = "the same failure repeated" if pos.repeats >= 2 else f"{pos.iteration} iterations"
         last = pos.report.summary() if pos.report else "no tests ran"
         if pos.report is not None and self.copy.changes():
@@ -403,7 +405,7 @@ class Machine:
             verdict = self._review(pos.before, report)
             if verdict is not None:
                 pos.green["review"] = {"approved": verdict.approved, "feedback": verdict.feedback}
-            if verdict is None or verdict.approved or iteration == self.settings.max_iterations:
+            if verdict is None or verdict.approved or iteration == self.limit():
                 return self._propose(report, iteration, verdict)
             pos.feedback = f"The reviewer asked for a revision: {verdict.feedback}"
             self.run.emit("iteration", pos.feedback, phase="review", iteration=iteration)
@@ -418,6 +420,15 @@ class Machine:
         elif pos.plan and (note := plan_steps.owner_note(list(pos.plan.steps), report)):
             pos.feedback = note
         return None
+
+    def limit(self) -> int:
+        """The last iteration this run may make."""
+        return self.pos.limit or self.settings.max_iterations
+
+    def _verdict(self) -> roles.Review | None:
+        """The critic's verdict on the last green change, as it was recorded."""
+        review = (self.pos.green or {}).get("review")
+        return roles.Review(review["approved"], review["feedback"]) if review else None
 
     def _mistake(self, role: str, text: str) -> None:
         if self.run.journal is not None:
@@ -494,7 +505,7 @@ class Machine:
             self.run.lesson = (self.pos.before.failure_text(LESSON_CHARS), result.proposal.diff)
         pos = self.pos
         # What a revision (`resume.revise`) continues from: this change, as the last green one.
-        pos.iteration, pos.report = iteration, after
+        pos.iteration, pos.report, pos.proposed = iteration, after, True
         pos.green = {"edits": dict(self.copy.edits), "report": after, "iteration": iteration}
         if verdict is not None:
             pos.green["review"] = {"approved": verdict.approved, "feedback": verdict.feedback}

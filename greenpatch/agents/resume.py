@@ -140,9 +140,7 @@ def revise(
     if position.green is None:
         raise WorkspaceError(f"run {run_id} has no proposal on record to revise")
     position.revision = feedback
-    settings = dataclasses.replace(
-        settings, max_iterations=position.iteration + settings.max_iterations
-    )
+    position.limit = position.iteration + settings.max_iterations
     if model or position.model:  # the run's own model revises what it proposed
         settings = dataclasses.replace(
             settings,

@@ -341,11 +341,17 @@ def review(
         findings=f"\nbandit found on the changed lines:\n{listed}\n" if findings else "",
     )
     reply = (_ask(gateway, "critic", prompt) or "").strip()
-    # The first word of the reply, past any markdown ("**REVISE**", "# APPROVE").
-    verdict = re.sub(r"^[^A-Z]+", "", reply.splitlines()[0].upper()) if reply else ""
     if findings:
         return Review(False, "Fix these security findings:\n" + listed, findings, bool(reply))
-    if verdict.startswith("REVISE"):
-        feedback = reply.split("\n", 1)[1].strip() if "\n" in reply else reply[6:].strip(" :")
+    # The verdict is the first APPROVE or REVISE of the first line, whatever is around it
+    # ("**REVISE**: ...", "Verdict: REVISE"); what follows it is the feedback.
+    first, _, rest = reply.partition("\n")
+    verdict = _VERDICT.search(first)
+    if verdict and verdict.group(1).upper() == "REVISE":
+        said = first[verdict.end() :].lstrip(" *:#-.\t").rstrip(" *")
+        feedback = "\n".join(part for part in (said, rest.strip()) if part)
         return Review(False, feedback or "the critic asked for a revision", (), True)
     return Review(True, reply[:500], (), bool(reply))
+
+
+_VERDICT = re.compile(r"\b(APPROVE|REVISE)\b", re.IGNORECASE)

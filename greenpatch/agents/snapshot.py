@@ -102,6 +102,8 @@ class Position:
     attempts: list[str] = field(default_factory=list)  # fingerprints of tried changes
     green: dict[str, Any] | None = None  # the last green change: edits, report, iteration
     revision: str = ""  # what the user asked of the proposal, for the next iteration
+    limit: int = 0  # the last iteration allowed, when not `max_iterations` (a revision's)
+    proposed: bool = False  # the run ended with a proposal of this position's green change
 
     def to_json(self, request: TaskRequest) -> str:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

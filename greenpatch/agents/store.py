@@ -41,6 +41,7 @@ STATES: tuple[str, ...] = get_args(RunState)
 # States a run rests in; PAUSED is left only by a resume.
 TERMINAL = frozenset({"FAIL", "DONE", "CANCELLED", "PAUSED"})
 RESUMABLE = frozenset({"paused", "interrupted"})
+DECIDED = frozenset({"applied", "rejected"})  # the user's word on a green run's proposal
 RUNNING = "running"
 BUSY_TIMEOUT_MS = 10_000
 # A run with no transition for this long is not running, whatever its owner's pid says.
@@ -267,20 +268,25 @@ class RunStore:
 
     def finish(self, run_id: str, status: str, summary: str = "") -> RunRecord:
         """Close the run with its status and a one-paragraph summary for later runs. Moves
-        it to its terminal state (DONE for green, CANCELLED, else FAIL) unless it is there."""
+        it to its terminal state (DONE for green, CANCELLED, else FAIL) unless it is there.
+        A green end that arrives after the user decided on the proposal (the run's process
+        journals after its result) leaves the decision alone."""
         now = time.time()
         with self._db.write() as db:
-            row = db.execute("SELECT state FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            row = db.execute(
+                "SELECT state, status FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
             if row is None:
                 raise KeyError(f"no run {run_id!r} in {self.path}")
-            final = _final_state(status)
-            if row["state"] != final:
-                self._add_transition(db, run_id, final, summary[:500], now)
-            db.execute(
-                "UPDATE runs SET status = ?, summary = ?, finished_at = ?, updated_at = ?"
-                " WHERE run_id = ?",
-                (status, summary, now, now, run_id),
-            )
+            if not (status == "green" and row["status"] in DECIDED):
+                final = _final_state(status)
+                if row["state"] != final:
+                    self._add_transition(db, run_id, final, summary[:500], now)
+                db.execute(
+                    "UPDATE runs SET status = ?, summary = ?, finished_at = ?, updated_at = ?"
+                    " WHERE run_id = ?",
+                    (status, summary, now, now, run_id),
+                )
         return self.get(run_id)
 
     def decided(self, run_id: str, applied: bool, detail: str) -> RunRecord:

@@ -20,9 +20,12 @@ log = logging.getLogger(__name__)
 _EXIT_STATUS: dict[int, Status] = {
     0: "passed", 1: "failed", 2: "interrupted", 3: "error", 4: "error", 5: "no_tests",
 }  # fmt: skip
+# A test module that cannot be imported is reported as its own error and the other tests
+# still run (`--continue-on-collection-errors`): one broken file does not hide the suite.
 PYTEST_ARGS = (
     "-q", "--tb=short", "--color=no", "-o", "junit_family=xunit1",
     "-o", "junit_logging=all", "-o", "junit_log_passing_tests=false",
+    "--continue-on-collection-errors",
 )  # fmt: skip
 
 
@@ -116,7 +119,7 @@ def _status(result: CommandResult, cases: tuple[TestCase, ...]) -> Status:
         return "interrupted" if result.killed_reason or result.exit_code > 128 else "error"
     status = _EXIT_STATUS[result.exit_code]
     if status == "interrupted" and any(c.outcome == "error" for c in cases):
-        return "error"  # collection errors stop pytest with exit code 2
+        return "error"  # errors pytest could not continue past (exit code 2)
     if status == "passed" and not cases:
         return "no_tests"
     return status

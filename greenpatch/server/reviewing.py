@@ -244,7 +244,8 @@ async def _close_if_done(ls: GreenpatchServer, review: Review, *, record: bool =
     _refresh(ls, review)
     if review.done:
         run_id = review.proposal.run_id
-        ls.session.reviews.pop(run_id, None)
+        if ls.session.reviews.get(run_id) is review:  # not a revision's, under the same id
+            ls.session.reviews.pop(run_id)
         if record:
             applied = any(a for hunks in review.decisions.values() for a in hunks.values())
             detail = "applied by the user" if applied else "rejected by the user"
@@ -318,17 +319,22 @@ def register(server: GreenpatchServer) -> None:
         arg = first_argument(args)
         review = ls.session.review(arg.get("runId"))
         feedback = str(arg.get("feedback") or "").strip()
-        for path, index in review.undecided():
-            review.decisions.setdefault(path, {})[index] = False
-        await _close_if_done(ls, review, record=not feedback)
+        revision: dict[str, Any] = {}
         if feedback:  # the same run revises its proposal, from it, with the feedback
             from greenpatch.server.resuming import resume_run
 
-            run_id = review.proposal.run_id
-            return {
-                "rejected": run_id,
-                **await resume_run(ls, {"runId": run_id}, feedback=feedback),
-            }
+            if any(a for hunks in review.decisions.values() for a in hunks.values()):
+                raise GreenpatchError(
+                    "part of this proposal is applied already; reject the rest without "
+                    "feedback (or undo it), then ask for the change you want"
+                )
+            # Started first: if it cannot start (too many runs, ...) the review stays.
+            revision = await resume_run(ls, {"runId": review.proposal.run_id}, feedback=feedback)
+        for path, index in review.undecided():
+            review.decisions.setdefault(path, {})[index] = False
+        await _close_if_done(ls, review, record=not feedback)
+        if feedback:
+            return {"rejected": review.proposal.run_id, **revision}
         ls.tell("Greenpatch: proposal rejected; nothing was changed.")
         return {"rejected": review.proposal.run_id}
 

@@ -57,6 +57,10 @@ def test_the_models_verdict_decides_the_rest() -> None:
     assert not revise.approved and revise.feedback == "The name is not quoted."
     approve = review("critic-approve", "APPROVE: does the task and nothing else.", OLD, OLD + "\n")
     assert approve.approved and approve.from_model
+    inline = review("critic-inline", "**REVISE**: quote the name.\nUse shlex.", OLD, OLD + "\n")
+    assert not inline.approved and inline.feedback == "quote the name.\nUse shlex."
+    labelled = review("critic-label", "Verdict: revise - the name is not quoted", OLD, OLD + "\n")
+    assert not labelled.approved and labelled.feedback == "the name is not quoted"
 
 
 def test_a_critic_that_does_not_answer_leaves_the_tests_as_the_gate() -> None:

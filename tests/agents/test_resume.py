@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,9 @@ def test_a_proposal_sent_back_with_feedback_is_revised_by_the_same_run(
     assert "asks for a revision: Leave the module docstring as it was." in str(debugger.messages)
 
     # A revision that never passes: the run offers the change it proposed before, and says so.
-    third = run_task(revise(run_id, shop, settings, "Round the way the bank does."))
+    again = revise(run_id, shop, settings, "Round the way the bank does.")
+    again.journal_in_background = False
+    third = run_task(again)
     assert third.status == "green" and third.proposal is not None, third.message
     assert "no revision since passed the tests" in third.message
     assert third.proposal.diff == second.proposal.diff
@@ -165,3 +168,42 @@ def test_a_proposal_sent_back_with_feedback_is_revised_by_the_same_run(
         revise(run_id, shop, settings, "again")
     with pytest.raises(WorkspaceError, match="needs feedback"):
         revise(run_id, shop, settings, "  ")
+
+
+def test_a_revision_that_paused_resumes_with_the_users_feedback(
+    shop: Path, shop_replies: dict[str, Any]
+) -> None:
+    r = shop_replies
+    keep_docstring = (
+        "```diff\n--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -1,1 +1,1 @@\n"
+        '-"""Prices and discounts for a small shop."""\n+"""Prices for a small shop."""\n```\n'
+    )
+    model = ScriptedReplies.register(
+        "revise-pause",
+        [r["wrong"], r["right"], r["approve"], keep_docstring, keep_docstring, r["approve"]],
+    )
+    settings = Settings(models=ModelSettings(default=model), max_iterations=2)
+    first = run_task(start(shop, settings, []))
+    assert first.status == "green"
+    # One token for the revision: the debugger's call goes, the critic's does not.
+    tight = dataclasses.replace(settings, budget=BudgetSettings(usd=0, tokens=1))
+    revision = revise(first.run_id, shop, tight, "Leave the module docstring as it was.")
+    revision.journal_in_background = False
+    paused = run_task(revision)
+    assert paused.status == "paused", paused.message
+    more = resume(first.run_id, shop, settings, extra_tokens=1_000_000)
+    more.journal_in_background = False
+    done = run_task(more)
+    assert done.status == "green", done.message
+    assert done.proposal is not None and "Prices and discounts" not in done.proposal.diff
+    debugger = [c for c in transcript.read(shop, first.run_id).calls if c.role == "debugger"]
+    assert "asks for a revision: Leave the module docstring" in str(debugger[-1].messages)
+    assert done.iterations == 3  # the revision's iteration, done again after the pause
+
+
+def test_the_runs_own_end_does_not_undo_the_users_decision(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.begin("r1", "task")
+    store.decided("r1", True, "applied by the user")  # the user was quicker ...
+    record = store.finish("r1", "green", "green after 1 iteration")  # ... than the journal
+    assert (record.status, record.state) == ("applied", "DONE")
