@@ -84,6 +84,9 @@ class Budget:
         self.spent_tokens += record.prompt_tokens + record.completion_tokens
 
 
+_UNPRICED: set[str] = set()  # models already said to have no known price
+
+
 def resolve_model(settings: Settings, role: str, environ: Mapping[str, str] | None = None) -> str:
     """The model a role uses: its own setting, else `models.default`, else a keyed provider's
     default when its API key is in the environment, else the embedded local default."""
@@ -264,7 +267,14 @@ class Gateway:
         try:
             return float(litellm_module().completion_cost(completion_response=response))
         except Exception:  # unknown to LiteLLM's cost tables: say so once, count it as 0
-            log.info("no price known for %s; counting its cost as 0", response.model)
+            model = str(getattr(response, "model", "") or "the model")
+            if model not in _UNPRICED:
+                _UNPRICED.add(model)
+                log.warning(
+                    "no price known for %s: its calls cost $0 to the USD budget; the token "
+                    "budget (budget.tokens) still bounds them",
+                    model,
+                )
             return 0.0
 
     def _record(
