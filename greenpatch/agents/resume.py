@@ -24,6 +24,7 @@ from greenpatch.agents.gateway import Budget, Gateway
 from greenpatch.agents.loop import Run
 from greenpatch.agents.snapshot import Position
 from greenpatch.agents.store import RunRecord, RunStore
+from greenpatch.agents.types import TaskRequest
 from greenpatch.config import Settings
 from greenpatch.errors import WorkspaceError
 
@@ -92,16 +93,29 @@ def resume(
         request, position = Position.from_json(data)
     except ValueError as exc:
         raise WorkspaceError(f"run {run_id} cannot be resumed: {exc}") from None
-    if position.model and not settings.models.default:
+    usd = max(position.budget_usd, settings.budget.usd) + extra_usd
+    tokens = max(position.budget_tokens, settings.budget.tokens) + extra_tokens
+    model = position.model if not settings.models.default else ""
+    return _continued(run_id, workspace, settings, request, position, model, usd, tokens)
+
+
+def _continued(
+    run_id: str,
+    workspace: Path,
+    settings: Settings,
+    request: TaskRequest,
+    position: Position,
+    model: str,
+    usd: float,
+    tokens: int,
+) -> Run:
+    """The Run that goes on from `position`: `model` (when given) for every role, a budget
+    of `usd` and `tokens` with what the run spent counted."""
+    if model:
         settings = dataclasses.replace(
-            settings, models=dataclasses.replace(settings.models, default=position.model)
+            settings, models=dataclasses.replace(settings.models, default=model)
         )
-    budget = Budget(
-        max(position.budget_usd, settings.budget.usd) + extra_usd,
-        max(position.budget_tokens, settings.budget.tokens) + extra_tokens,
-        position.spent_usd,
-        position.spent_tokens,
-    )
+    budget = Budget(usd, tokens, position.spent_usd, position.spent_tokens)
     request = dataclasses.replace(request, workspace=workspace)
     run = Run(request, settings, run_id=run_id, position=position)
     run.gateway = Gateway(settings, budget, cancel=run.cancel)
@@ -141,22 +155,12 @@ def revise(
         raise WorkspaceError(f"run {run_id} has no proposal on record to revise")
     position.revision = feedback
     position.limit = position.iteration + settings.max_iterations
-    if model or position.model:  # the run's own model revises what it proposed
-        settings = dataclasses.replace(
-            settings,
-            models=dataclasses.replace(settings.models, default=model or position.model),
-        )
-    limit = settings.budget  # 0 is no limit, and stays none
-    budget = Budget(
-        position.spent_usd + limit.usd if limit.usd else 0.0,
-        position.spent_tokens + limit.tokens if limit.tokens else 0,
-        position.spent_usd,
-        position.spent_tokens,
-    )
-    request = dataclasses.replace(request, workspace=workspace)
-    run = Run(request, settings, run_id=run_id, position=position)
-    run.gateway = Gateway(settings, budget, cancel=run.cancel)
-    return run
+    limit = settings.budget  # a fresh allowance on top of what was spent; 0 stays no limit
+    usd = position.spent_usd + limit.usd if limit.usd else 0.0
+    tokens = position.spent_tokens + limit.tokens if limit.tokens else 0
+    # The run's own model revises what it proposed, unless another is asked for.
+    model = model or position.model
+    return _continued(run_id, workspace, settings, request, position, model, usd, tokens)
 
 
 def _not_resumable(store: RunStore, run_id: str) -> str:

@@ -206,22 +206,27 @@ def wait_for_checkpoint(shop: Path, iteration: int, proc: subprocess.Popen[str])
     raise AssertionError("the run never saved its first iteration")
 
 
-def test_a_killed_run_resumes_from_its_checkpoint(shop: Path, tmp_path: Path) -> None:
-    replies = json.loads(Path(SCRIPT).read_text())["replies"]
-    wrong, right, approve = replies
-    first = tmp_path / "first.json"  # the coder's wrong try, then a debugger that hangs
-    first.write_text(json.dumps([wrong, {"sleep": 600, "reply": right}]))
-    second = tmp_path / "second.json"  # what the resumed run's model answers
-    second.write_text(json.dumps([right, approve]))
-    proc = subprocess.Popen(
+def start_hanging_run(shop: Path, tmp_path: Path) -> subprocess.Popen[str]:
+    """`greenpatch run` whose coder's first try is wrong and whose debugger then hangs."""
+    wrong, right, _ = json.loads(Path(SCRIPT).read_text())["replies"]
+    script = tmp_path / "hangs.json"
+    script.write_text(json.dumps([wrong, {"sleep": 600, "reply": right}]))
+    return subprocess.Popen(
         [
             *(sys.executable, "-m", "greenpatch.cli", "run", "Fix the failing tests"),
-            *("--workspace", str(shop), "--model", f"scripted/{first}"),
+            *("--workspace", str(shop), "--model", f"scripted/{script}"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_a_killed_run_resumes_from_its_checkpoint(shop: Path, tmp_path: Path) -> None:
+    _, right, approve = json.loads(Path(SCRIPT).read_text())["replies"]
+    second = tmp_path / "second.json"  # what the resumed run's model answers
+    second.write_text(json.dumps([right, approve]))
+    proc = start_hanging_run(shop, tmp_path)
     try:
         run_id = wait_for_checkpoint(shop, 1, proc)
     finally:
@@ -264,18 +269,7 @@ def test_a_killed_run_resumes_from_its_checkpoint(shop: Path, tmp_path: Path) ->
 
 
 def test_ctrl_c_leaves_the_run_interrupted_and_resumable(shop: Path, tmp_path: Path) -> None:
-    wrong, right, _ = json.loads(Path(SCRIPT).read_text())["replies"]
-    script = tmp_path / "slow.json"  # the coder's wrong try, then a debugger that hangs
-    script.write_text(json.dumps([wrong, {"sleep": 600, "reply": right}]))
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "greenpatch.cli", "run", "Fix the failing tests"),
-            *("--workspace", str(shop), "--model", f"scripted/{script}"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_hanging_run(shop, tmp_path)
     try:
         run_id = wait_for_checkpoint(shop, 1, proc)
     finally:
