@@ -327,6 +327,22 @@ def splice_units(
             imports.append("".join(lines[node.lineno - 1 : node.end_lineno]).strip())
         elif (name := single_name(node)) is not None:
             new_assigns[name] = "".join(lines[node.lineno - 1 : node.end_lineno])
+    # Shown methods, the model may give back inside a class it rebuilt around them (with
+    # made-up other members, measured with the 1.5B): the methods are the answer.
+    methods = {u.name for u in units if u.kind == "def" and "." in u.qualname} - set(plain)
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for member in node.body:
+            if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef) and (
+                member.name in methods
+            ):
+                start = min([member.lineno, *(d.lineno for d in member.decorator_list)])
+                source = "".join(lines[start - 1 : member.end_lineno])
+                if accessor := _accessor(member):
+                    accessors.setdefault((member.name, accessor), source)
+                else:
+                    plain.setdefault(member.name, []).append(source)
     replacement = {
         (u.path, u.qualname, u.start): _new_source(u, plain, accessors, new_assigns) for u in units
     }

@@ -517,3 +517,29 @@ def test_a_diff_that_leaves_the_file_not_compiling_is_sent_back_once() -> None:
     [change], _ = coder.ask(gateway, "coder", brief, {"shop/cart.py": SOURCE}.get)
     assert change.new_text is not None and "/ len(xs)\n" in change.new_text
     assert len(asked) == 2 and "shop/cart.py would not compile after the edit" in asked[1]
+
+
+def test_shown_methods_given_back_inside_a_rebuilt_class_are_taken() -> None:
+    # As the 1.5B model answered for two methods of a class (bugfix benchmark, gradebook):
+    # the fixed methods, inside a class it made up around them.
+    cart = unit_named("shop/cart.py", SOURCE, "Cart.total")
+    tax = unit_named("shop/cart.py", SOURCE, "Cart.tax")
+    assert cart is not None and tax is not None
+    reply = """```python
+class Cart:
+    def __init__(self, items):
+        self.items = items
+
+    def total(self, prices):
+        return round(sum(prices), 2)
+
+    @staticmethod
+    def tax(amount):
+        return round(amount * 0.2, 2)
+```"""
+    [change] = splice_units(reply, [cart, tax], {"shop/cart.py": SOURCE}.get)
+    assert change.new_text is not None
+    assert "        return round(sum(prices), 2)\n" in change.new_text
+    assert "        return round(amount * 0.2, 2)\n" in change.new_text
+    assert "__init__" not in change.new_text  # the made-up members are not taken
+    assert "def mean(xs):" in change.new_text
