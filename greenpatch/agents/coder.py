@@ -126,6 +126,20 @@ def build_prompt(brief: Brief, fmt: str) -> str:
     return render(name, task=brief.task, files=files, failure=failure)
 
 
+MAX_ANSWER_TOKENS = 2048
+
+
+def answer_cap(brief: Brief, fmt: str) -> int:
+    """The most tokens a reply may take. A fix in the whole format is the shown code again,
+    changed: a reply far longer is a model repeating itself (measured: the 1.5B model gave
+    a 40-line function back, then the failing test over and over, 2,048 tokens in 485 s).
+    A body still to write, or a diff, keeps the full allowance."""
+    if fmt != "whole" or not brief.units or _stub_names(brief.units):
+        return MAX_ANSWER_TOKENS
+    shown = sum(len(u.source) for u in brief.units) // 3  # about 3 characters a token
+    return min(MAX_ANSWER_TOKENS, max(512, 2 * shown + 256))
+
+
 def _stub_names(units: Sequence[CodeUnit]) -> str:
     """The function under repair (the first shown) when its body is still missing, else "":
     an empty callee shown beside it is no reason to stop debugging."""
@@ -169,7 +183,9 @@ def ask(
         greedy = 0.0 if role == "coder" else 0.7
         first = greedy if temperature is None else temperature
         heat = first if attempt == 0 else 0.7
-        reply = converse(gateway, role, messages, toolbox, temperature=heat).text
+        reply = converse(
+            gateway, role, messages, toolbox, temperature=heat, max_tokens=answer_cap(brief, fmt)
+        ).text
         wants_more = toolbox is not None and request_in(reply) is not None
         if wants_more:
             # Its tools spent, it asked for more: the 1.5B model asked for the same ones
@@ -305,8 +321,15 @@ def splice_units(
     reply: str, units: Sequence[CodeUnit], read: Reader
 ) -> tuple[patch.FileChange, ...]:
     """Replace each shown unit by the reply's definition of the same name (a function or
-    class; a module-level assignment for a shown constant)."""
-    code = extract_code(reply)
+    class; a module-level assignment for a shown constant). A reply cut off at its token
+    cap (see `answer_cap`) gives its complete statements."""
+    try:
+        code = extract_code(reply)
+    except FormatError:
+        salvaged = cut_off_code(reply)
+        if salvaged is None:
+            raise
+        code = salvaged
     tree = ast.parse(code)
     lines = code.splitlines(keepends=True)
     new_defs: dict[str, str] = {}

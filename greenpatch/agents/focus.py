@@ -82,8 +82,9 @@ def brief(
             units += [unit] if unit else []
     frames = [(c.file, c.line) for c in report.failures if c.file and c.line]
     units += [u for u in context.failing_frame_units(frames, copy.read) if u not in units]
-    for case in report.failures[:2]:
-        test_path, test_name = context.split_nodeid(case.nodeid)
+    # The first two failing tests, each once (a parametrized test fails once a parameter).
+    failing = dict.fromkeys(context.split_nodeid(c.nodeid) for c in report.failures)
+    for test_path, test_name in list(failing)[:2]:
         text = copy.read(test_path)
         test_unit = context.unit_named(test_path, text, test_name) if text else None
         if test_unit:

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from greenpatch.agents.coder import Brief, build_prompt, edit_format_for, extract_code, splice_units
+from greenpatch.agents.coder import (
+    Brief,
+    answer_cap,
+    build_prompt,
+    edit_format_for,
+    extract_code,
+    splice_units,
+)
 from greenpatch.agents.context import functions_under_test, unit_named, units_in
 from greenpatch.errors import FormatError
 
@@ -543,3 +550,43 @@ class Cart:
     assert "        return round(amount * 0.2, 2)\n" in change.new_text
     assert "__init__" not in change.new_text  # the made-up members are not taken
     assert "def mean(xs):" in change.new_text
+
+
+def test_a_fix_that_runs_on_is_capped_and_its_complete_code_taken() -> None:
+    # As the 1.5B model answered on the bugfix benchmark (envconfig): the function, then
+    # the failing test again and again until its tokens ran out.
+    unit = unit_named("shop/cart.py", SOURCE, "mean")
+    assert unit is not None
+    brief = Brief("fix it", (unit,), (("shop/cart.py", SOURCE),), TEST, "assert 3.0 == 2")
+    assert 512 <= answer_cap(brief, "whole") < 2048
+    assert answer_cap(brief, "udiff") == 2048
+    runaway = "```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n\n"
+    runaway += "def test_mean():\n    assert mean([1, 2]) == 1.5\n\n" * 20 + "def test_mea"
+    [change] = splice_units(runaway, [unit], {"shop/cart.py": SOURCE}.get)
+    assert change.new_text is not None and "return sum(xs) / len(xs)\n" in change.new_text
+    assert "test_mean" not in change.new_text
+
+
+def test_a_parametrized_test_is_shown_once_and_the_next_failing_test_too(tmp_path: Path) -> None:
+    from greenpatch.agents import focus
+    from greenpatch.agents.types import TaskRequest
+    from greenpatch.agents.workcopy import WorkingCopy
+    from greenpatch.sandbox import TestCase, TestReport
+
+    tests = (
+        "import pytest\nfrom shop.cart import mean, Cart\n\n\n"
+        '@pytest.mark.parametrize("xs", [[1], [2]])\ndef test_mean(xs):\n'
+        "    assert mean(xs) == xs[0]\n\n\ndef test_total():\n    assert Cart().total([1]) == 1\n"
+    )
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "cart.py").write_text(SOURCE)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_cart.py").write_text(tests)
+    ids = ["tests/test_cart.py::test_mean[xs0]", "tests/test_cart.py::test_mean[xs1]"]
+    ids.append("tests/test_cart.py::test_total")
+    report = TestReport(
+        status="failed", cases=tuple(TestCase(nodeid=n, outcome="failed") for n in ids)
+    )
+    request = TaskRequest(task="Fix the failing tests", workspace=tmp_path, kind="fix")
+    brief = focus.brief(request, report, WorkingCopy(tmp_path, {}, {}, {}))
+    assert brief.tests.count("def test_mean") == 1 and "def test_total" in brief.tests
