@@ -273,6 +273,11 @@ def target_judge(
             python=machine.python,
         )
         cases = sorted(report.cases, key=lambda c: c.nodeid)
+        if report.status in ("error", "timeout", "interrupted") or not any(
+            _ran(c.nodeid, t) for c in cases for t in targets
+        ):  # the answer broke what the tests import (or hangs): never kept over one that runs
+            why = f"the target tests did not run: {report.summary()}"
+            return sampling.Verdict(index, error=why)
         passed, failures = 0, []
         for target in targets:
             mine = [c for c in cases if c.nodeid == target or c.nodeid.startswith(target + "::")]
@@ -292,6 +297,14 @@ def target_judge(
         )
 
     return verdict
+
+
+def _ran(nodeid: str, target: str) -> bool:
+    """Whether a case is a test of the target that ran (a module that could not be imported
+    is a case too, named by its path: not a test that ran)."""
+    if nodeid.startswith((target + "::", target + "[")):
+        return True
+    return nodeid == target and "::" in target
 
 
 def _writer(machine: Machine, role: str, brief: coder.Brief) -> Callable[[], Changes | None]:

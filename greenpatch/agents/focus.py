@@ -93,6 +93,8 @@ def brief(
             if unit not in units:
                 units.append(unit)
     retrieved: list[str] = list(plan.files) if plan else []
+    if not units and not request.path:  # e.g. the run's change broke an import: mend it
+        units = changed_units(copy)
     if not units and not request.path:
         found, ranked = retrieve(request.task, copy, search)
         units, retrieved = found, retrieved + [f for f in ranked if f not in retrieved]
@@ -112,6 +114,19 @@ def brief(
     if feedback:
         task += "\n\n" + feedback
     return coder.Brief(task, tuple(units), files, "\n".join(tests), failure)
+
+
+def changed_units(copy: WorkingCopy) -> list[context.CodeUnit]:
+    """The functions and classes the run's edits changed, in the code as it now is."""
+    units: list[context.CodeUnit] = []
+    for change in copy.changes():
+        if not change.path.endswith(".py") or context.is_test_file(change.path):
+            continue
+        lines = roles.added_lines(change)
+        for unit in context.units_in(change.path, change.new_text or ""):
+            if unit.kind == "def" and any(unit.start <= n <= unit.end for n in lines):
+                units.append(unit)
+    return outermost(units)
 
 
 def outermost(units: list[context.CodeUnit]) -> list[context.CodeUnit]:

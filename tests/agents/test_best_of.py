@@ -375,3 +375,34 @@ def test_a_change_the_run_already_tried_is_not_judged_again(project: Path) -> No
     judge = best_of.target_judge(machine, ["tests/test_ops.py"])  # type: ignore[arg-type]
     verdict = judge(0, (change,))
     assert not verdict.runs and verdict.error == "the same change as an earlier attempt"
+
+
+def test_an_answer_that_breaks_what_the_tests_import_is_never_kept(project: Path) -> None:
+    # The greedy answer is right but decorated with a name that is not there: the module,
+    # so the target test, cannot even be imported. The sample runs, and fails too: it is
+    # the one kept, and the debugger gets a failure, not a module that does not import.
+    broken = "```python\n@memoized\ndef clamp(x, lo, hi):\n    return min(max(x, lo), hi)\n```"
+    still_wrong = answer("return max(lo, x) + 0")  # fails clamp(5, 0, 3), but runs
+    model = ScriptedReplies.register("best-of-broken", [broken, still_wrong])
+    config = dataclasses.replace(
+        fix_settings(model, "on"), sampling=SamplingSettings(samples=2, fixes="on")
+    )
+    events: list[RunEvent] = []
+    run = fix(project, dataclasses.replace(config, max_iterations=1), events)
+    result = run_task(run)
+    assert result.status == "failed"
+    assert messages(events, "sampling")[-1].startswith("kept answer 2 of 2")
+    verify = [e for e in events if e.kind == "tests" and e.phase == "verify"]
+    assert verify[-1].tests == {"failed": 1}  # the target ran (it was an error before)
+
+
+def test_the_functions_the_run_changed_are_what_a_broken_import_puts_in_focus(
+    project: Path,
+) -> None:
+    from greenpatch.agents import focus
+    from greenpatch.agents.workcopy import WorkingCopy
+
+    source = (project / "mathx" / "ops.py").read_text()
+    changed = source.replace("    raise NotImplementedError\n", "    return helper(x)\n")
+    copy = WorkingCopy(project, {}, {"mathx/ops.py": changed}, {"mathx/ops.py": source})
+    assert [u.qualname for u in focus.changed_units(copy)] == ["clamp"]
