@@ -76,5 +76,5 @@ async def test_a_paused_run_resumes_from_the_editor_to_green(client: LanguageCli
 
     assert await execute(client, "greenpatch.listResumable") == {"runs": []}
     done = await execute(client, "greenpatch.resumeRun", {"runId": run_id})
-    assert "ended green; only paused or interrupted runs resume" in done["error"]
+    assert "ended applied; only paused or interrupted runs resume" in done["error"]
     assert (await execute(client, "greenpatch.status"))["state"] == "idle"  # still serving
