@@ -176,26 +176,25 @@ def _finish(run: Run, workspace: Path, *, yes: bool, as_json: bool) -> int:
 def _close_interrupted(workspace: Path, run_id: str) -> None:
     """The run store says `interrupted` (resumable from its last checkpoint), not running."""
     reason = f"stopped with Ctrl-C; `greenpatch run --resume {run_id}` continues it"
-    try:
-        store = RunStore(workspace.resolve())
-        try:
-            store.close_orphaned(run_id, "interrupted", reason)
-        finally:
-            store.close()
-    except Exception as exc:
-        log.warning("run %s: could not close it in the run store: %s", run_id, exc)
+    _in_store(workspace, run_id, lambda store: store.close_orphaned(run_id, "interrupted", reason))
 
 
 def _record_applied(workspace: Path, run_id: str, paths: Sequence[str]) -> None:
     """The run store keeps that the user applied the proposal (APPLY, then DONE)."""
+    detail = f"applied with --yes: {', '.join(paths)}"
+    _in_store(workspace, run_id, lambda store: store.decided(run_id, True, detail))
+
+
+def _in_store(workspace: Path, run_id: str, write: Callable[[RunStore], object]) -> None:
+    """One write to the run store: a record, never a reason to fail what was done."""
     try:
         store = RunStore(workspace.resolve())
         try:
-            store.decided(run_id, True, f"applied with --yes: {', '.join(paths)}")
+            write(store)
         finally:
             store.close()
-    except Exception as exc:  # a record, not the edit: the files are written
-        log.warning("run %s: the decision was not recorded: %s", run_id, exc)
+    except Exception as exc:
+        log.warning("run %s: the run store was not updated: %s", run_id, exc)
 
 
 def _approver(allow: bool) -> Callable[[str], bool]:

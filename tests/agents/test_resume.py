@@ -19,6 +19,12 @@ from greenpatch.agents.types import RunEvent, TaskRequest
 from greenpatch.config import BudgetSettings, ModelSettings, Settings
 from greenpatch.errors import WorkspaceError
 
+# The debugger's revision of the shop fix: the module docstring back as it was.
+KEEP_DOCSTRING = (
+    "```diff\n--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -1,1 +1,1 @@\n"
+    '-"""Prices and discounts for a small shop."""\n+"""Prices for a small shop."""\n```\n'
+)
+
 
 def settings_for(model: str, tokens: int) -> Settings:
     return Settings(
@@ -113,10 +119,6 @@ def test_a_proposal_sent_back_with_feedback_is_revised_by_the_same_run(
     shop: Path, shop_replies: dict[str, Any]
 ) -> None:
     r = shop_replies
-    keep_docstring = (
-        "```diff\n--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -1,1 +1,1 @@\n"
-        '-"""Prices and discounts for a small shop."""\n+"""Prices for a small shop."""\n```\n'
-    )
     break_it = (
         "```diff\n--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -12,1 +12,1 @@\n"
         "-    return round(price * (100 - percent) / 100, 2)\n+    return round(price, 2)\n```\n"
@@ -127,7 +129,7 @@ def test_a_proposal_sent_back_with_feedback_is_revised_by_the_same_run(
     )
     model = ScriptedReplies.register(
         "revise",
-        [r["wrong"], r["right"], r["approve"], keep_docstring, r["approve"], break_it, worse],
+        [r["wrong"], r["right"], r["approve"], KEEP_DOCSTRING, r["approve"], break_it, worse],
     )
     settings = Settings(models=ModelSettings(default=model), max_iterations=2)
     events: list[RunEvent] = []
@@ -174,13 +176,9 @@ def test_a_revision_that_paused_resumes_with_the_users_feedback(
     shop: Path, shop_replies: dict[str, Any]
 ) -> None:
     r = shop_replies
-    keep_docstring = (
-        "```diff\n--- a/shop/pricing.py\n+++ b/shop/pricing.py\n@@ -1,1 +1,1 @@\n"
-        '-"""Prices and discounts for a small shop."""\n+"""Prices for a small shop."""\n```\n'
-    )
     model = ScriptedReplies.register(
         "revise-pause",
-        [r["wrong"], r["right"], r["approve"], keep_docstring, keep_docstring, r["approve"]],
+        [r["wrong"], r["right"], r["approve"], KEEP_DOCSTRING, KEEP_DOCSTRING, r["approve"]],
     )
     settings = Settings(models=ModelSettings(default=model), max_iterations=2)
     first = run_task(start(shop, settings, []))
