@@ -109,7 +109,8 @@ class Solver:
     def write(self, role: str, brief: coder.Brief, read: dict[str, str], temp: float) -> str | None:
         """One program (the whole file) from the coder or debugger, or None if unusable."""
         try:
-            changes, _ = coder.ask(self.gateway, role, brief, read.get, temperature=temp)
+            member = coder.member(role)(self.gateway)
+            changes, _ = member.change(brief, read.get, temperature=temp)
         except FormatError:
             return None
         return next((c.new_text for c in changes if c.path == PATH), None)
@@ -151,7 +152,7 @@ class Solver:
 
         tests: list[sampling.Example] = []
         if self.args.tester:
-            change = roles.write_tests(self.gateway, task, unit, [])
+            change = roles.Tester(self.gateway).write_tests(task, unit, [])
             if change is not None and change.new_text:
                 tests = sampling.assertion_examples(change.new_text, name)
         row.tests = len(tests)

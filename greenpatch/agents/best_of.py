@@ -311,16 +311,12 @@ def _writer(machine: Machine, role: str, brief: coder.Brief) -> Callable[[], Cha
     """One more answer from the role at the sampling temperature (None: unusable), with
     the tools the role's first answer had (the debugger's)."""
     toolbox = machine.tools if role == "debugger" else None
+    member = coder.member(role)(machine.gateway)
 
     def write() -> Changes | None:
         try:
-            changes, _ = coder.ask(
-                machine.gateway,
-                role,
-                brief,
-                machine.copy.read,
-                toolbox,
-                temperature=machine.settings.sampling.temperature,
+            changes, _ = member.change(
+                brief, machine.copy.read, toolbox, temperature=machine.settings.sampling.temperature
             )
         except FormatError as exc:
             log.info("a sample gave no usable edit: %s", exc)

@@ -1,5 +1,6 @@
-"""The coder (and, with a failure in hand, the debugger): asks a model for a change in the edit
-format that suits it, and turns the reply into `FileChange`s or a reason the model can act on.
+"""The coder and the debugger: each asks its model for a change in the edit format that suits
+it, and turns the reply into `FileChange`s or a reason the model can act on. The coder makes
+the first change; the debugger, shown how the tests fail on the code as it now is, the next.
 
 Formats: `udiff` (capable models), `search_replace`, and `whole` (small models): the model
 rewrites only the functions it was shown, which we splice back into their files.
@@ -9,11 +10,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import functools
-import importlib.resources
 import logging
 import re
-import string
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,13 +26,15 @@ from greenpatch.agents.context import (
     single_name,
     units_in,
 )
-from greenpatch.agents.gateway import Gateway, Message
+from greenpatch.agents.gateway import Message
+from greenpatch.agents.role import Role, render
 from greenpatch.agents.tools import MAX_CALLS, Toolbox, converse, request_in
 from greenpatch.errors import FormatError, PatchRefused
 
 log = logging.getLogger(__name__)
 
 FORMAT_RETRIES = 2
+RETRY_TEMPERATURE = 0.7  # a retry at the temperature of the answer before would repeat it
 
 
 class Echo(FormatError):
@@ -47,23 +47,6 @@ class TestsGivenBack(FormatError):
 
 _OPENING = r"```[ \t]*(?:python|py|python3)?[ \t]*\n"
 _FENCE = re.compile(_OPENING + r"(.*?)```", re.DOTALL)
-
-
-@functools.cache
-def template(name: str) -> string.Template:
-    text = importlib.resources.files("greenpatch.agents").joinpath(f"prompts/{name}.txt")
-    return string.Template(text.read_text(encoding="utf-8"))
-
-
-def render(name: str, **values: str) -> str:
-    return template(name).safe_substitute(values)
-
-
-def system_prompt(gateway: Gateway, role: str) -> str:
-    """The house rules, then what this role has learned (its identity's rules)."""
-    learned = gateway.rules(role).strip()
-    base = render("system", role=f"the {role}").strip()
-    return f"{base}\n\n{learned}" if learned else base
 
 
 def edit_format_for(model: str, configured: str) -> str:
@@ -99,9 +82,9 @@ def compact_failure(text: str) -> str:
     return "\n".join(out).strip()
 
 
-def build_prompt(brief: Brief, fmt: str) -> str:
+def build_prompt(brief: Brief, fmt: str, failure_template: str = "failure") -> str:
     text = compact_failure(brief.failure)
-    failure = render("failure", text=text) if text else ""
+    failure = render(failure_template, text=text) if text else ""
     if fmt == "whole" and brief.units:
         paths = ", ".join(dict.fromkeys(u.path for u in brief.units))
         units = "\n\n".join(textwrap.dedent(u.source).rstrip() for u in brief.units)
@@ -147,85 +130,102 @@ def _stub_names(units: Sequence[CodeUnit]) -> str:
     return first.name if first is not None and is_stub(first) else ""
 
 
-def ask(
-    gateway: Gateway,
-    role: str,
-    brief: Brief,
-    read: Reader,
-    toolbox: Toolbox | None = None,
-    *,
-    temperature: float | None = None,
-) -> tuple[tuple[patch.FileChange, ...], str]:
-    """One coder turn: prompt, then up to FORMAT_RETRIES corrections of unusable replies.
-    With a toolbox the role may use tools before it answers (see `tools`). `temperature`
-    sets the first attempt's (a sample rather than the greedy answer). Returns the changes
-    and the format used; raises FormatError when the model never gave a usable edit."""
-    model = gateway.model_for(role)
-    fmt = edit_format_for(model, gateway.settings.models.edit_format)
-    if fmt == "whole" and not brief.units:
-        fmt = "udiff"  # nothing focused to rewrite: fall back to a diff over whole files
+class Coder(Role):
+    """Writes the change a request asks for."""
 
-    def opening_for(brief: Brief) -> list[Message]:
-        prompt = build_prompt(brief, fmt)
-        if toolbox is not None:
-            prompt += "\n\n" + toolbox.describe()
-        return [
-            {"role": "system", "content": system_prompt(gateway, role)},
-            {"role": "user", "content": prompt},
-        ]
+    name = "coder"
+    failure_template = "failure"  # how the tests' failure is put to it
+    greedy = 0.0  # the temperature of its first answer
 
-    opening = opening_for(brief)
-    messages = list(opening)
-    reason = ""
-    echoed = False
-    for attempt in range(FORMAT_RETRIES + 1):
-        # Greedy first; a retry at the same temperature would repeat the same answer.
-        greedy = 0.0 if role == "coder" else 0.7
-        first = greedy if temperature is None else temperature
-        heat = first if attempt == 0 else 0.7
-        reply = converse(
-            gateway, role, messages, toolbox, temperature=heat, max_tokens=answer_cap(brief, fmt)
-        ).text
-        wants_more = toolbox is not None and request_in(reply) is not None
-        if wants_more:
-            # Its tools spent, it asked for more: the 1.5B model asked for the same ones
-            # again on each of its retries (14 of 23 calls on one project). Answers only now.
-            toolbox = None
-            opening = opening_for(brief)  # a fresh ask no longer offers tools
-        try:
-            return parse_reply(reply, fmt, brief.units, read), fmt
-        except Echo as exc:
-            # Told in the same conversation that its answer was the code unchanged, the
-            # 1.5B model gave it back again (measured: 9 echoes of 9 coder calls on one
-            # project): once, ask afresh, for the wrong line first; a second echo ends it.
-            reason = str(exc)
-            log.info("%s gave the code back unchanged", role)
-            if echoed:
-                break
-            echoed = True
-            stubs = _stub_names(brief.units)
-            again = render("echo_stub", names=stubs) if stubs else render("echo")
-            retry = f"{opening[1]['content']}\n\n{again.strip()}"
-            messages = [opening[0], {"role": "user", "content": retry}]
-        except (FormatError, PatchRefused) as exc:
-            reason = str(exc)
-            if isinstance(exc, TestsGivenBack) and brief.tests.strip():
-                # Shown the failing tests, the 1.5B model gave them back (9 of 12 replies
-                # on one project, wherever the tests stood in the prompt); without them it
-                # answers with code. Ask afresh, with the failure output only.
-                log.info("%s gave the tests back; asking without them", role)
-                brief = dataclasses.replace(brief, tests="")
-                opening = opening_for(brief)
-                messages = list(opening)
-                continue
+    def change(
+        self,
+        brief: Brief,
+        read: Reader,
+        toolbox: Toolbox | None = None,
+        *,
+        temperature: float | None = None,
+    ) -> tuple[tuple[patch.FileChange, ...], str]:
+        """One turn: prompt, then up to FORMAT_RETRIES corrections of unusable replies.
+        With a toolbox the role may use tools before it answers (see `tools`). `temperature`
+        sets the first attempt's (a sample rather than the greedy answer). Returns the changes
+        and the format used; raises FormatError when the model never gave a usable edit."""
+        fmt = edit_format_for(self.model, self.gateway.settings.models.edit_format)
+        if fmt == "whole" and not brief.units:
+            fmt = "udiff"  # nothing focused to rewrite: fall back to a diff over whole files
+
+        def opening_for(brief: Brief) -> list[Message]:
+            return self.opening(build_prompt(brief, fmt, self.failure_template), toolbox)
+
+        opening = opening_for(brief)
+        messages = list(opening)
+        reason = ""
+        echoed = False
+        for attempt in range(FORMAT_RETRIES + 1):
+            first = self.greedy if temperature is None else temperature
+            heat = first if attempt == 0 else RETRY_TEMPERATURE
+            reply = converse(
+                self.gateway,
+                self.name,
+                messages,
+                toolbox,
+                temperature=heat,
+                max_tokens=answer_cap(brief, fmt),
+            ).text
+            wants_more = toolbox is not None and request_in(reply) is not None
             if wants_more:
-                reason = f"that was the last tool of this turn (at most {MAX_CALLS}). {reason}"
-            log.info("%s reply unusable (%s): %s", role, fmt, reason[:300])
-            messages += [
-                {"role": "assistant", "content": reply},
-                {"role": "user", "content": render("retry", reason=reason)},
-            ]
-    raise FormatError(f"the {role} gave no usable edit: {reason}")
+                # Its tools spent, it asked for more: the 1.5B model asked for the same ones
+                # again on each of its retries (14 of 23 calls on one project). Answers only now.
+                toolbox = None
+                opening = opening_for(brief)  # a fresh ask no longer offers tools
+            try:
+                return parse_reply(reply, fmt, brief.units, read), fmt
+            except Echo as exc:
+                # Told in the same conversation that its answer was the code unchanged, the
+                # 1.5B model gave it back again (measured: 9 echoes of 9 coder calls on one
+                # project): once, ask afresh, for the wrong line first; a second echo ends it.
+                reason = str(exc)
+                log.info("%s gave the code back unchanged", self.name)
+                if echoed:
+                    break
+                echoed = True
+                stubs = _stub_names(brief.units)
+                again = render("echo_stub", names=stubs) if stubs else render("echo")
+                retry = f"{opening[1]['content']}\n\n{again.strip()}"
+                messages = [opening[0], {"role": "user", "content": retry}]
+            except (FormatError, PatchRefused) as exc:
+                reason = str(exc)
+                if isinstance(exc, TestsGivenBack) and brief.tests.strip():
+                    # Shown the failing tests, the 1.5B model gave them back (9 of 12 replies
+                    # on one project, wherever the tests stood in the prompt); without them it
+                    # answers with code. Ask afresh, with the failure output only.
+                    log.info("%s gave the tests back; asking without them", self.name)
+                    brief = dataclasses.replace(brief, tests="")
+                    opening = opening_for(brief)
+                    messages = list(opening)
+                    continue
+                if wants_more:
+                    reason = f"that was the last tool of this turn (at most {MAX_CALLS}). {reason}"
+                log.info("%s reply unusable (%s): %s", self.name, fmt, reason[:300])
+                messages += [
+                    {"role": "assistant", "content": reply},
+                    {"role": "user", "content": render("retry", reason=reason)},
+                ]
+        raise FormatError(f"the {self.name} gave no usable edit: {reason}")
+
+
+class Debugger(Coder):
+    """Writes the next change when the last one left the tests red: it is shown the failure
+    (test id, file:line, message, output) on the code as it is now. A debugger turn is a
+    retry, so its first answer is drawn at a retry's temperature, not greedily."""
+
+    name = "debugger"
+    failure_template = "debugger"
+    greedy = RETRY_TEMPERATURE
+
+
+def member(role: str) -> type[Coder]:
+    """The class of a role that writes edits: "coder" or "debugger"."""
+    return Debugger if role == "debugger" else Coder
 
 
 def parse_reply(

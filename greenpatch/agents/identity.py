@@ -416,7 +416,7 @@ class Identities:
         """Ask the role's model for at most three general rules learned from recent runs
         (`transcripts`: short accounts, e.g. `transcript.digest`) and keep those that pass
         the gates. A model that fails costs the reflection, never the run."""
-        from greenpatch.agents.coder import render
+        from greenpatch.agents.role import render
 
         identity = self.get(role)
         recent = [t[:REFLECT_TRANSCRIPT_CHARS] for t in transcripts[-REFLECT_TRANSCRIPTS:]]

@@ -308,8 +308,7 @@ class Machine:
             self.state("plan", "planning")
             candidates = [h.path for h in focus.search_index(self.run.search, request.task, 10)]
             lessons = self.run.journal.context(request.task) if self.run.journal else ""
-            pos.plan = roles.plan(
-                self.gateway,
+            pos.plan = roles.Planner(self.gateway).plan(
                 request.task,
                 list(dict.fromkeys(candidates)),
                 lessons,
@@ -337,9 +336,8 @@ class Machine:
             root = self.copy.root
             on_disk = (p.relative_to(root).as_posix() for p in root.glob("tests/test_*.py"))
             existing = sorted({*self.copy.edits, *self.copy.buffers, *on_disk})
-            change = roles.write_tests(
-                self.gateway, request.task, unit, existing, properties=properties
-            )
+            tester = roles.Tester(self.gateway)
+            change = tester.write_tests(request.task, unit, existing, properties=properties)
             if change is not None:
                 self.copy.apply((change,))
                 pos.tests_written.append(change.path)
@@ -383,7 +381,8 @@ class Machine:
                 self._code_steps(steps, iteration)
             else:
                 toolbox, brief = self.tools if role == "debugger" else None, self._brief()
-                changes, _ = coder.ask(self.gateway, role, brief, self.copy.read, toolbox)
+                member = coder.member(role)(self.gateway)
+                changes, _ = member.change(brief, self.copy.read, toolbox)
                 changes = best_of.choose(self, role, brief, changes, iteration)  # or samples
                 self.copy.apply(changes)
         except FormatError as exc:
@@ -490,9 +489,8 @@ class Machine:
         self.state("review", "the critic reviews the change")
         changes = self.copy.changes()
         evidence = f"before: {before.summary()}; after: {after.summary()}"
-        return roles.review(
-            self.gateway, self.run.request.task, patch.unified_diff(changes), evidence, changes
-        )
+        critic = roles.Critic(self.gateway)
+        return critic.review(self.run.request.task, patch.unified_diff(changes), evidence, changes)
 
     def _propose(
         self, after: TestReport, iteration: int, verdict: roles.Review | None, note: str = ""

@@ -50,7 +50,7 @@ def code_steps(
         branch = copy.branch()
         emit(f"step {number} started: {step.goal}")
         try:
-            changes, _ = coder.ask(gateway, "coder", brief_for(step), branch.read)
+            changes, _ = coder.Coder(gateway).change(brief_for(step), branch.read)
         except FormatError as exc:
             emit(f"step {number} gave no usable edit: {exc}")
             return StepOutcome(step, problem=f"gave no usable edit ({exc})")

@@ -1,6 +1,6 @@
-"""The planner, the tester and the critic. Each asks its own model through the gateway with its
-own prompt, and each degrades to a sensible default when its model fails or answers garbage:
-the tests stay the gate either way."""
+"""The planner, the tester and the critic (the coder and the debugger are in `coder`). Each
+asks its own model through the gateway with its own prompt, and each degrades to a sensible
+default when its model fails or answers garbage: the tests stay the gate either way."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenpatch import patch
-from greenpatch.agents.coder import cut_off_code, extract_code, render, system_prompt
+from greenpatch.agents.coder import cut_off_code, extract_code
 from greenpatch.agents.context import CodeUnit
-from greenpatch.agents.gateway import Gateway, Message
-from greenpatch.agents.tools import Toolbox, converse
-from greenpatch.errors import BudgetExceeded, Cancelled, FormatError, GreenpatchError
+from greenpatch.agents.role import Role, render
+from greenpatch.agents.tools import Toolbox
+from greenpatch.errors import FormatError
 
 log = logging.getLogger(__name__)
 
@@ -30,31 +30,6 @@ TESTER_MARK = "# Written by Greenpatch's tester for:"
 # assert until it ran out at 2,048 tokens on 5 of 5 HumanEval problems probed (about 200 s
 # each), and the cut-off reply, its code block never closed, gave no test at all.
 TESTER_MAX_TOKENS = 768
-
-
-def _ask(
-    gateway: Gateway,
-    role: str,
-    prompt: str,
-    toolbox: Toolbox | None = None,
-    *,
-    max_tokens: int = 2048,
-) -> str | None:
-    """The role's reply, or None when its model failed (budget and cancel still stop)."""
-    try:
-        system = system_prompt(gateway, role)
-        if toolbox is not None:
-            prompt += "\n\n" + toolbox.describe()
-        messages: list[Message] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": prompt},
-        ]
-        return converse(gateway, role, messages, toolbox, max_tokens=max_tokens).text
-    except (BudgetExceeded, Cancelled):
-        raise
-    except GreenpatchError as exc:
-        log.info("%s unavailable, using the default: %s", role, exc)
-        return None
 
 
 # -- planner ---------------------------------------------------------------------------------
@@ -99,51 +74,60 @@ class Plan:
         return merged
 
 
-def plan(
-    gateway: Gateway,
-    task: str,
-    candidates: Sequence[str],
-    lessons: str = "",
-    exists: Callable[[str], bool] = lambda path: False,
-    toolbox: Toolbox | None = None,
-) -> Plan:
-    """A JSON plan from the planner, or the fallback: one step over the candidate files.
-    A step's files are kept when they are candidates or `exists` says they exist. With a
-    toolbox the planner may look around first (see `tools`)."""
-    fallback = Plan((PlanStep(task, tuple(candidates[:3])),), tuple(candidates[:3]))
-    prompt = render(
-        "planner",
-        task=task,
-        candidates="\n".join(f"- {c}" for c in candidates) or "(none found)",
-        lessons=f"\nWhat worked before on similar tasks:\n{lessons}\n" if lessons else "",
-    )
-    reply = _ask(gateway, "planner", prompt, toolbox)
-    if reply is None:
-        return fallback
-    match = re.search(r"\{.*\}", reply, re.DOTALL)
-    try:
-        data = json.loads(match.group(0)) if match else None
-        raw = [s for s in data["steps"] if isinstance(s, dict) and s.get("goal")] if data else []
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raw = []
-    if not raw:
-        log.info("planner gave no usable JSON plan; using the fallback")
-        return fallback
-    # Only files that exist are trusted; a plan naming none falls back to the candidates.
-    known = set(candidates)
-    steps = tuple(
-        PlanStep(
-            str(s["goal"]).strip(),
-            tuple(
-                f for f in s.get("files", []) if isinstance(f, str) and (f in known or exists(f))
-            ),
-            s["group"] if isinstance(s.get("group"), int) else 0,
+class Planner(Role):
+    """Turns a request into a plan: steps, the files each changes, which can run apart."""
+
+    name = "planner"
+
+    def plan(
+        self,
+        task: str,
+        candidates: Sequence[str],
+        lessons: str = "",
+        exists: Callable[[str], bool] = lambda path: False,
+        toolbox: Toolbox | None = None,
+    ) -> Plan:
+        """A JSON plan from the planner, or the fallback: one step over the candidate files.
+        A step's files are kept when they are candidates or `exists` says they exist. With a
+        toolbox the planner may look around first (see `tools`)."""
+        fallback = Plan((PlanStep(task, tuple(candidates[:3])),), tuple(candidates[:3]))
+        prompt = render(
+            "planner",
+            task=task,
+            candidates="\n".join(f"- {c}" for c in candidates) or "(none found)",
+            lessons=f"\nWhat worked before on similar tasks:\n{lessons}\n" if lessons else "",
         )
-        for s in raw
-    )
-    files = list(dict.fromkeys(f for s in steps for f in s.files)) or list(fallback.files)
-    write = data.get("tests") is True if isinstance(data, dict) else False
-    return Plan(steps, tuple(files), write, from_model=True)
+        reply = self.reply(prompt, toolbox)
+        if reply is None:
+            return fallback
+        match = re.search(r"\{.*\}", reply, re.DOTALL)
+        try:
+            data = json.loads(match.group(0)) if match else None
+            raw = (
+                [s for s in data["steps"] if isinstance(s, dict) and s.get("goal")] if data else []
+            )
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raw = []
+        if not raw:
+            log.info("planner gave no usable JSON plan; using the fallback")
+            return fallback
+        # Only files that exist are trusted; a plan naming none falls back to the candidates.
+        known = set(candidates)
+        steps = tuple(
+            PlanStep(
+                str(s["goal"]).strip(),
+                tuple(
+                    f
+                    for f in s.get("files", [])
+                    if isinstance(f, str) and (f in known or exists(f))
+                ),
+                s["group"] if isinstance(s.get("group"), int) else 0,
+            )
+            for s in raw
+        )
+        files = list(dict.fromkeys(f for s in steps for f in s.files)) or list(fallback.files)
+        write = data.get("tests") is True if isinstance(data, dict) else False
+        return Plan(steps, tuple(files), write, from_model=True)
 
 
 # -- tester ----------------------------------------------------------------------------------
@@ -173,56 +157,59 @@ def writes_properties(model: str) -> bool:
     return not model.startswith("local/")
 
 
-def write_tests(
-    gateway: Gateway,
-    task: str,
-    unit: CodeUnit,
-    existing: Sequence[str],
-    *,
-    properties: bool = False,
-) -> patch.FileChange | None:
-    """New tests for the task, as a new file clearly marked as the tester's; None when the
-    model gave nothing that parses or defines a test. With `properties` (hypothesis is there
-    for the project's tests) the tester is asked for a property-based test where one fits."""
-    module = module_name(unit.path)
-    reply = _ask(
-        gateway,
-        "tester",
-        render(
-            "tester",
-            task=task,
-            path=unit.path,
-            module=module,
-            code=textwrap.dedent(unit.source).rstrip(),
-            properties="\n" + render("tester_properties").rstrip() if properties else "",
-        ),
-        max_tokens=TESTER_MAX_TOKENS,
-    )
-    if reply is None:
-        return None
-    reply = reply.replace("\r\n", "\n").replace("\r", "\n")
-    try:
-        try:
-            code: str | None = extract_code(reply)
-        except FormatError as exc:
-            log.info("tester reply unusable: %s", exc)
-            code = cut_off_code(reply)
-        if code is None:
+class Tester(Role):
+    """Writes tests for the task; they join the proposal, marked as the tester's."""
+
+    name = "tester"
+
+    def write_tests(
+        self,
+        task: str,
+        unit: CodeUnit,
+        existing: Sequence[str],
+        *,
+        properties: bool = False,
+    ) -> patch.FileChange | None:
+        """New tests for the task, as a new file clearly marked as the tester's; None when the
+        model gave nothing that parses or defines a test. With `properties` (hypothesis is there
+        for the project's tests) the tester is asked for a property-based test where one fits."""
+        module = module_name(unit.path)
+        reply = self.reply(
+            render(
+                "tester",
+                task=task,
+                path=unit.path,
+                module=module,
+                code=textwrap.dedent(unit.source).rstrip(),
+                properties="\n" + render("tester_properties").rstrip() if properties else "",
+            ),
+            max_tokens=TESTER_MAX_TOKENS,
+        )
+        if reply is None:
             return None
-        code = without_repeated_asserts(code)
-        tree = ast.parse(code)
-    except (RecursionError, MemoryError, ValueError) as exc:  # nested too deep for ast
-        log.info("tester reply unusable: %r", exc)
-        return None
-    if not any(isinstance(n, ast.FunctionDef) and n.name.startswith("test") for n in tree.body):
-        return None
-    stem = re.sub(r"\W", "_", unit.name).lower()
-    name = f"tests/test_greenpatch_{stem}.py"
-    n = 2
-    while name in existing:
-        name, n = f"tests/test_greenpatch_{stem}_{n}.py", n + 1
-    header = f"{TESTER_MARK} {task.splitlines()[0][:80]}\n"
-    return patch.FileChange(path=name, old_text=None, new_text=header + code.rstrip() + "\n")
+        reply = reply.replace("\r\n", "\n").replace("\r", "\n")
+        try:
+            try:
+                code: str | None = extract_code(reply)
+            except FormatError as exc:
+                log.info("tester reply unusable: %s", exc)
+                code = cut_off_code(reply)
+            if code is None:
+                return None
+            code = without_repeated_asserts(code)
+            tree = ast.parse(code)
+        except (RecursionError, MemoryError, ValueError) as exc:  # nested too deep for ast
+            log.info("tester reply unusable: %r", exc)
+            return None
+        if not any(isinstance(n, ast.FunctionDef) and n.name.startswith("test") for n in tree.body):
+            return None
+        stem = re.sub(r"\W", "_", unit.name).lower()
+        name = f"tests/test_greenpatch_{stem}.py"
+        n = 2
+        while name in existing:
+            name, n = f"tests/test_greenpatch_{stem}_{n}.py", n + 1
+        header = f"{TESTER_MARK} {task.splitlines()[0][:80]}\n"
+        return patch.FileChange(path=name, old_text=None, new_text=header + code.rstrip() + "\n")
 
 
 def without_repeated_asserts(code: str) -> str:
@@ -326,32 +313,37 @@ def bandit_findings(changes: Sequence[patch.FileChange]) -> list[Finding]:
     return findings
 
 
-def review(
-    gateway: Gateway, task: str, diff: str, evidence: str, changes: Sequence[patch.FileChange]
-) -> Review:
-    """APPROVE or REVISE for a green change. Security findings on changed lines always ask
-    for a revision; the model's verdict decides the rest; no verdict means approve."""
-    findings = tuple(bandit_findings(changes))
-    listed = "\n".join(f"- {f.path}:{f.line} [{f.severity}] {f.text}" for f in findings)
-    prompt = render(
-        "critic",
-        task=task,
-        diff=diff.rstrip(),
-        evidence=evidence,
-        findings=f"\nbandit found on the changed lines:\n{listed}\n" if findings else "",
-    )
-    reply = (_ask(gateway, "critic", prompt) or "").strip()
-    if findings:
-        return Review(False, "Fix these security findings:\n" + listed, findings, bool(reply))
-    # The verdict is the first APPROVE or REVISE of the first line, whatever is around it
-    # ("**REVISE**: ...", "Verdict: REVISE"); what follows it is the feedback.
-    first, _, rest = reply.partition("\n")
-    verdict = _VERDICT.search(first)
-    if verdict and verdict.group(1).upper() == "REVISE":
-        said = first[verdict.end() :].lstrip(" *:#-.\t").rstrip(" *")
-        feedback = "\n".join(part for part in (said, rest.strip()) if part)
-        return Review(False, feedback or "the critic asked for a revision", (), True)
-    return Review(True, reply[:500], (), bool(reply))
+class Critic(Role):
+    """Reviews a green change with its test evidence: APPROVE, or REVISE with what to change."""
+
+    name = "critic"
+
+    def review(
+        self, task: str, diff: str, evidence: str, changes: Sequence[patch.FileChange]
+    ) -> Review:
+        """APPROVE or REVISE for a green change. Security findings on changed lines always ask
+        for a revision; the model's verdict decides the rest; no verdict means approve."""
+        findings = tuple(bandit_findings(changes))
+        listed = "\n".join(f"- {f.path}:{f.line} [{f.severity}] {f.text}" for f in findings)
+        prompt = render(
+            "critic",
+            task=task,
+            diff=diff.rstrip(),
+            evidence=evidence,
+            findings=f"\nbandit found on the changed lines:\n{listed}\n" if findings else "",
+        )
+        reply = (self.reply(prompt) or "").strip()
+        if findings:
+            return Review(False, "Fix these security findings:\n" + listed, findings, bool(reply))
+        # The verdict is the first APPROVE or REVISE of the first line, whatever is around it
+        # ("**REVISE**: ...", "Verdict: REVISE"); what follows it is the feedback.
+        first, _, rest = reply.partition("\n")
+        verdict = _VERDICT.search(first)
+        if verdict and verdict.group(1).upper() == "REVISE":
+            said = first[verdict.end() :].lstrip(" *:#-.\t").rstrip(" *")
+            feedback = "\n".join(part for part in (said, rest.strip()) if part)
+            return Review(False, feedback or "the critic asked for a revision", (), True)
+        return Review(True, reply[:500], (), bool(reply))
 
 
 _VERDICT = re.compile(r"\b(APPROVE|REVISE)\b", re.IGNORECASE)

@@ -391,7 +391,7 @@ def test_an_echo_is_asked_for_once_afresh_and_a_second_echo_ends_the_turn() -> N
     gateway.on_call = lambda record, messages, reply: asked.append([dict(m) for m in messages])
     brief = Brief("fix it", (unit,), (("shop/cart.py", SOURCE),), TEST, "assert 3.0 == 2")
     with pytest.raises(FormatError, match="identical"):
-        coder.ask(gateway, "coder", brief, {"shop/cart.py": SOURCE}.get)
+        coder.Coder(gateway).change(brief, {"shop/cart.py": SOURCE}.get)
     assert len(asked) == 2
     # asked again from the start, without the echo in the conversation
     assert [m["role"] for m in asked[1]] == ["system", "user"]
@@ -444,7 +444,7 @@ def test_an_empty_function_is_asked_to_be_written_not_debugged() -> None:
     gateway = Gateway.for_run(Settings(models=ModelSettings(default=model, edit_format="whole")))
     asked: list[str] = []
     gateway.on_call = lambda record, messages, reply: asked.append(messages[-1]["content"])
-    [change], _ = coder.ask(gateway, "coder", brief, {"fib.py": STUB}.get)
+    [change], _ = coder.Coder(gateway).change(brief, {"fib.py": STUB}.get)
     assert "fib(n - 1) + fib(n - 2)" in (change.new_text or "")
     assert "left the body of fib empty" in asked[1] and "wrong" not in asked[1]
 
@@ -465,7 +465,7 @@ def test_tests_given_back_are_asked_for_again_without_the_tests() -> None:
     asked: list[list[dict[str, str]]] = []
     gateway.on_call = lambda record, messages, reply: asked.append([dict(m) for m in messages])
     brief = Brief("fix it", (unit,), (("shop/cart.py", SOURCE),), TEST, "assert 3.0 == 2")
-    [change], _ = coder.ask(gateway, "coder", brief, {"shop/cart.py": SOURCE}.get)
+    [change], _ = coder.Coder(gateway).change(brief, {"shop/cart.py": SOURCE}.get)
     assert "sum(xs) / len(xs)" in (change.new_text or "")
     assert "The failing tests" in asked[0][1]["content"]
     assert [m["role"] for m in asked[1]] == ["system", "user"]  # afresh
@@ -491,7 +491,7 @@ def test_a_role_that_spent_its_tools_answers_without_them_on_its_retry() -> None
     )
     brief = Brief("fix it", (unit,), (("shop/cart.py", SOURCE),), TEST, "assert 3.0 == 2")
 
-    changes, _ = coder.ask(gateway, "debugger", brief, {"shop/cart.py": SOURCE}.get, box)
+    changes, _ = coder.Debugger(gateway).change(brief, {"shop/cart.py": SOURCE}.get, box)
 
     assert "sum(xs) / len(xs)" in changes[0].new_text
     assert runs == ["shop"]  # the same request is not run again
@@ -521,7 +521,7 @@ def test_a_diff_that_leaves_the_file_not_compiling_is_sent_back_once() -> None:
     unit = unit_named("shop/cart.py", SOURCE, "mean")
     assert unit is not None
     brief = Brief("fix it", (unit,), (("shop/cart.py", SOURCE),), TEST, "assert 3.0 == 2")
-    [change], _ = coder.ask(gateway, "coder", brief, {"shop/cart.py": SOURCE}.get)
+    [change], _ = coder.Coder(gateway).change(brief, {"shop/cart.py": SOURCE}.get)
     assert change.new_text is not None and "/ len(xs)\n" in change.new_text
     assert len(asked) == 2 and "shop/cart.py would not compile after the edit" in asked[1]
 
@@ -590,3 +590,31 @@ def test_a_parametrized_test_is_shown_once_and_the_next_failing_test_too(tmp_pat
     request = TaskRequest(task="Fix the failing tests", workspace=tmp_path, kind="fix")
     brief = focus.brief(request, report, WorkingCopy(tmp_path, {}, {}, {}))
     assert brief.tests.count("def test_mean") == 1 and "def test_total" in brief.tests
+
+
+def test_the_coder_and_the_debugger_ask_their_own_models_in_their_own_words() -> None:
+    from greenpatch.agents import coder
+    from greenpatch.agents.gateway import Gateway
+    from greenpatch.agents.providers import ScriptedReplies
+    from greenpatch.config import ModelSettings, Settings
+
+    unit = unit_named("shop/cart.py", SOURCE, "mean")
+    assert unit is not None
+    fixed = f"```python\n{unit.source.replace('(len(xs) - 1)', 'len(xs)')}```"
+    # Each script answers only a prompt framed the way its role's template frames a failure.
+    writer = ScriptedReplies.register(
+        "own-coder", [{"match": "The tests fail like", "reply": fixed}]
+    )
+    fixer = ScriptedReplies.register("own-debugger", [{"match": "as it is now", "reply": fixed}])
+    models = ModelSettings(default=writer, debugger=fixer, edit_format="whole")
+    gateway = Gateway.for_run(Settings(models=models), environ={})
+    brief = Brief("fix it", (unit,), (), "", "assert 3.0 == 2")
+
+    for member, model in ((coder.Coder(gateway), writer), (coder.Debugger(gateway), fixer)):
+        assert member.model == model
+        changes, _ = member.change(brief, {"shop/cart.py": SOURCE}.get)
+        assert "sum(xs) / len(xs)" in changes[0].new_text
+    assert [(r.agent, r.model) for r in gateway.records] == [
+        ("coder", writer),
+        ("debugger", fixer),
+    ]

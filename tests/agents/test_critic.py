@@ -31,8 +31,8 @@ def critic(name: str, reply: str) -> tuple[Gateway, list[str]]:
 def review(name: str, reply: str, old: str, new: str) -> roles.Review:
     gateway, _ = critic(name, reply)
     change = FileChange("tools/archive.py", old, new)
-    return roles.review(
-        gateway, "Archive a folder", "(the diff)", "before: red; after: green", [change]
+    return roles.Critic(gateway).review(
+        "Archive a folder", "(the diff)", "before: red; after: green", [change]
     )
 
 
@@ -68,7 +68,7 @@ def test_a_critic_that_does_not_answer_leaves_the_tests_as_the_gate() -> None:
         Settings(models=ModelSettings(default=ScriptedReplies.register("critic-none", []))),
         environ={},
     )
-    verdict = roles.review(
-        gateway, "task", "(diff)", "green", [FileChange("a.py", "x = 1\n", "x = 2\n")]
+    verdict = roles.Critic(gateway).review(
+        "task", "(diff)", "green", [FileChange("a.py", "x = 1\n", "x = 2\n")]
     )
     assert verdict.approved and not verdict.from_model

@@ -37,7 +37,7 @@ def test_a_json_plan_keeps_steps_groups_tests_and_only_files_that_exist() -> Non
             "tests": True,
         }
     )
-    plan = roles.plan(planner("plan-json", [reply]), TASK, CANDIDATES)
+    plan = roles.Planner(planner("plan-json", [reply])).plan(TASK, CANDIDATES)
     assert plan.from_model and plan.write_tests
     assert plan.goals == ("page the query", "take page and size")
     assert [s.files for s in plan.steps] == [("shop/db.py",), ("shop/api.py",)]
@@ -55,14 +55,14 @@ def test_a_json_plan_keeps_steps_groups_tests_and_only_files_that_exist() -> Non
     ],
 )
 def test_prose_or_broken_json_gives_the_fallback_plan(reply: str) -> None:
-    plan = roles.plan(planner(f"plan-bad-{hash(reply)}", [reply]), TASK, CANDIDATES)
+    plan = roles.Planner(planner(f"plan-bad-{hash(reply)}", [reply])).plan(TASK, CANDIDATES)
     assert not plan.from_model and not plan.write_tests
     assert plan.goals == (TASK,) and plan.files == tuple(CANDIDATES[:3])
     assert plan.independent() is None
 
 
 def test_a_planner_that_does_not_answer_gives_the_fallback_plan() -> None:
-    plan = roles.plan(planner("plan-none", []), TASK, CANDIDATES)
+    plan = roles.Planner(planner("plan-none", [])).plan(TASK, CANDIDATES)
     assert not plan.from_model and plan.goals == (TASK,)
 
 
@@ -70,7 +70,9 @@ def test_what_worked_before_is_in_the_planners_prompt() -> None:
     gateway = planner("plan-lessons", ['{"steps": [{"goal": "g", "files": []}]}'])
     seen: list[str] = []
     gateway.on_call = lambda record, messages, reply: seen.append(messages[-1]["content"])
-    plan = roles.plan(gateway, TASK, CANDIDATES, "- An earlier task ended green: paged by id")
+    plan = roles.Planner(gateway).plan(
+        TASK, CANDIDATES, "- An earlier task ended green: paged by id"
+    )
     assert "What worked before on similar tasks:" in seen[0] and "paged by id" in seen[0]
     assert plan.files == tuple(CANDIDATES[:3])  # a plan naming no file works on the candidates
 

@@ -66,7 +66,7 @@ def test_a_reply_cut_off_keeps_its_complete_tests_once_each() -> None:
     unit = unit_named("solution.py", PILE, "make_a_pile")
     assert unit is not None
 
-    change = roles.write_tests(gateway, "Implement make_a_pile.", unit, [])
+    change = roles.Tester(gateway).write_tests("Implement make_a_pile.", unit, [])
 
     assert caps == [roles.TESTER_MAX_TOKENS]
     assert change is not None and change.path == "tests/test_greenpatch_make_a_pile.py"
@@ -95,7 +95,7 @@ def test_a_closed_block_that_does_not_parse_is_not_cut() -> None:
     gateway, _ = scripted_tester(broken, "tester-broken")
     unit = unit_named("solution.py", PILE, "make_a_pile")
     assert unit is not None
-    assert roles.write_tests(gateway, "Implement make_a_pile.", unit, []) is None
+    assert roles.Tester(gateway).write_tests("Implement make_a_pile.", unit, []) is None
 
 
 def test_prose_without_code_gives_no_tests() -> None:
@@ -128,7 +128,7 @@ def test_carriage_returns_count_as_line_ends() -> None:
     gateway, _ = scripted_tester(reply, "tester-crlf")
     unit = unit_named("solution.py", PILE, "make_a_pile")
     assert unit is not None
-    change = roles.write_tests(gateway, "Implement make_a_pile.", unit, [])
+    change = roles.Tester(gateway).write_tests("Implement make_a_pile.", unit, [])
     assert change is not None and change.new_text.count("assert f(1) == 2") == 1
 
 
@@ -138,7 +138,7 @@ def test_an_expression_too_deep_for_ast_gives_no_tests_not_a_crash() -> None:
     gateway, _ = scripted_tester(reply, "tester-deep")
     unit = unit_named("solution.py", PILE, "make_a_pile")
     assert unit is not None
-    assert roles.write_tests(gateway, "Implement make_a_pile.", unit, []) is None
+    assert roles.Tester(gateway).write_tests("Implement make_a_pile.", unit, []) is None
 
 
 PROPERTY = """```python
@@ -159,7 +159,9 @@ def test_a_property_test_is_asked_for_only_where_hypothesis_is_there(properties:
     gateway, _ = scripted_tester(PROPERTY, f"tester-properties-{properties}", prompts)
     unit = unit_named("solution.py", PILE, "make_a_pile")
     assert unit is not None
-    change = roles.write_tests(gateway, "Implement make_a_pile.", unit, [], properties=properties)
+    change = roles.Tester(gateway).write_tests(
+        "Implement make_a_pile.", unit, [], properties=properties
+    )
     (prompt,) = prompts
     assert ("`@given`" in prompt and "`hypothesis.strategies`" in prompt) is properties
     assert prompt.rstrip().endswith(
