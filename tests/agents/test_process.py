@@ -24,11 +24,13 @@ from greenpatch.indexer.types import SearchResult
 PACKAGE = "greenpatch-test-absent"
 
 
-def start(shop: Path, tmp_path: Path, replies: list[Any]) -> tuple[RunProcess, list[RunEvent]]:
+def start(
+    shop: Path, tmp_path: Path, replies: list[Any], kind: str = "fix"
+) -> tuple[RunProcess, list[RunEvent]]:
     script = tmp_path / "script.json"
     script.write_text(json.dumps({"replies": replies}))
     settings = Settings(models=ModelSettings(default=f"scripted/{script}"))
-    request = TaskRequest(task="Fix the failing tests", workspace=shop, kind="fix")
+    request = TaskRequest(task="Fix the failing tests", workspace=shop, kind=kind)
     run = RunProcess(request, settings)
     events: list[RunEvent] = []
     run.on_event = events.append
@@ -108,6 +110,41 @@ def test_cancel_reaches_the_child_at_once(
     assert result.status == "cancelled", result.message
     assert took < 2.0, took  # it reaches the child within POLL_S; the rest is the pipe
     assert [e.kind for e in events if e.phase == "done"] == ["cancelled", "finished"]
+    assert run.finishing is not None
+    run.finishing.join(60)
+    assert RunStore(shop).get(run.run_id).state == "CANCELLED"
+
+
+def cancel_at(run: RunProcess, events: list[RunEvent], phase: str) -> tuple[RunResult, float]:
+    """Cancel once the run reaches `phase`; its result and how long it took to come."""
+    thread, results = in_background(run)
+    wait_for_phase(events, phase)
+    asked = time.monotonic()
+    run.cancel.set()
+    thread.join(60)
+    [result] = results
+    return result, time.monotonic() - asked
+
+
+def test_cancel_during_a_test_run_ends_the_tests_at_once(shop: Path, tmp_path: Path) -> None:
+    # The baseline would take ten minutes. Were it left to run, the child would not answer,
+    # and KILL_AFTER_S later the server would kill it: an error, not a cancelled run.
+    (shop / "tests" / "test_slow.py").write_text(
+        "import time\n\n\ndef test_slow():\n    time.sleep(600)\n"
+    )
+    run, events = start(shop, tmp_path, [])
+    result, took = cancel_at(run, events, "baseline")
+    assert result.status == "cancelled", result.message
+    assert took < 4.0, took
+    assert not any(e.phase == "coder" for e in events)
+
+
+def test_cancel_during_planning_ends_the_run(shop: Path, tmp_path: Path) -> None:
+    replies = [{"role": "planner", "sleep": 60, "reply": '{"steps": []}'}]
+    run, events = start(shop, tmp_path, replies, kind="task")
+    result, took = cancel_at(run, events, "plan")
+    assert result.status == "cancelled", result.message
+    assert took < 4.0, took
     assert run.finishing is not None
     run.finishing.join(60)
     assert RunStore(shop).get(run.run_id).state == "CANCELLED"
