@@ -38,7 +38,9 @@ COMMAND_TIMEOUT_S = 60.0
 INSTALL_TIMEOUT_S = 300.0
 # Commands a role may run in the sandbox (the first word); anything else is refused.
 ALLOWED_COMMANDS = frozenset({"python", "pytest", "ls", "cat", "grep", "head", "tail", "wc"})
-_REQUEST = re.compile(r"^\s*TOOL:\s*([a-z_]+)\s*(.*?)\s*$", re.MULTILINE)
+# "tool: read x.py" too: the 1.5B model wrote its request in lower case (bugfix/logscan),
+# and the loop took it for an answer with no code.
+_REQUEST = re.compile(r"^\s*TOOL:\s*([a-z_]+)\s*(.*?)\s*$", re.MULTILINE | re.IGNORECASE)
 _PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?([<>=!~]=?[\w.*+!-]+)?$")
 
 Approve = Callable[[str], bool]
@@ -86,7 +88,7 @@ def request_in(reply: str) -> tuple[str, str] | None:
     if "```" in reply:
         return None
     match = _REQUEST.search(reply)
-    return (match.group(1), match.group(2)) if match else None
+    return (match.group(1).lower(), match.group(2)) if match else None
 
 
 def converse(

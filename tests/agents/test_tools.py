@@ -80,6 +80,8 @@ def test_a_role_that_only_asks_for_tools_is_stopped() -> None:
     assert runs == ["a.py"] and results[0] == "RESULT of read a.py:\ntext"
     assert all(r.endswith("Give your answer now.") for r in results[1:])
     assert tools.request_in("TOOL: read a.py\n```diff\n```") is None  # an answer, not a request
+    assert tools.request_in("tool: read a.py") == ("read", "a.py")  # the 1.5B wrote it so
+    assert tools.request_in("Tool: List src") == ("list", "src")
 
 
 def test_the_debugger_reads_a_file_before_its_fix(shop: Path, shop_replies: dict[str, Any]) -> None:
