@@ -214,9 +214,10 @@ class Coder(Role):
 
 
 class Debugger(Coder):
-    """Writes the next change when the last one left the tests red: it is shown the failure
-    (test id, file:line, message, output) on the code as it is now. A debugger turn is a
-    retry, so its first answer is drawn at a retry's temperature, not greedily."""
+    """Takes the turns after the coder's: the next change, when the last one left the tests
+    red (shown the failure: test id, file:line, message, output) or the critic or the user
+    asked for a revision. A debugger turn is a retry, so its first answer is drawn at a
+    retry's temperature, not greedily."""
 
     name = "debugger"
     failure_template = "debugger"
@@ -225,7 +226,7 @@ class Debugger(Coder):
 
 def member(role: str) -> type[Coder]:
     """The class of a role that writes edits: "coder" or "debugger"."""
-    return Debugger if role == "debugger" else Coder
+    return {"coder": Coder, "debugger": Debugger}[role]
 
 
 def parse_reply(

@@ -121,7 +121,7 @@ class Child:
                     self._go.set()
                 elif kind == "cancel" and self.run is not None:
                     self.run.cancel.set()
-                    kill_all()  # a test run under way ends now, not at its timeout
+                    kill_all(and_later=True)  # a test run ends now, not at its timeout
                 elif kind in ("answer", "fail"):
                     future = self._pending.pop(message[1], None)
                     if future is None:

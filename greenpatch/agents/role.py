@@ -1,5 +1,5 @@
 """What every member of the team is made of. A role's name picks, through the gateway, its
-model (`models.roles.<name>`, else the default), the rules its identity has learned (in its
+model (`models.<name>`, else the default), the rules its identity has learned (in its
 system prompt) and its lines in the run's transcript; its prompts are templates shipped as
 package data in `agents/prompts/`. The members: `roles.Planner`, `coder.Coder`,
 `roles.Tester`, `coder.Debugger` and `roles.Critic`."""

@@ -121,6 +121,9 @@ def execute(
         raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
     with _live_lock:
         _live_groups[proc.pid] = cgroups
+        stopping = _stopping
+    if stopping:  # started after kill_all(and_later=True): the process is ending
+        _kill_group(proc.pid)
     try:
         out, err, timed_out, overflow = _supervise(proc, limits, timeout, start)
     finally:
@@ -156,11 +159,16 @@ def _unenforced(limits: Limits, cgroups: RunCgroups) -> tuple[str, ...]:
 # cgroups with kill_all(), as their supervisors will not live to.
 _live_groups: dict[int, RunCgroups] = {}
 _live_lock = threading.Lock()
+_stopping = False
 
 
-def kill_all() -> None:
-    """Kill every sandboxed command this process has running (their whole groups)."""
+def kill_all(*, and_later: bool = False) -> None:
+    """Kill every sandboxed command this process has running (their whole groups). With
+    `and_later`, each one it starts from now on is killed as it starts: a cancel can come
+    after a run decided to test and before the test started, and must not wait for it."""
+    global _stopping
     with _live_lock:
+        _stopping = _stopping or and_later
         groups = list(_live_groups.items())
     for pgid, cgroups in groups:
         _kill_group(pgid)

@@ -605,7 +605,9 @@ def test_the_coder_and_the_debugger_ask_their_own_models_in_their_own_words() ->
     writer = ScriptedReplies.register(
         "own-coder", [{"match": "The tests fail like", "reply": fixed}]
     )
-    fixer = ScriptedReplies.register("own-debugger", [{"match": "as it is now", "reply": fixed}])
+    fixer = ScriptedReplies.register(
+        "own-debugger", [{"match": "After the last change", "reply": fixed}]
+    )
     models = ModelSettings(default=writer, debugger=fixer, edit_format="whole")
     gateway = Gateway.for_run(Settings(models=models), environ={})
     brief = Brief("fix it", (unit,), (), "", "assert 3.0 == 2")

@@ -147,6 +147,17 @@ def test_kill_all_ends_running_commands_at_once():
     assert not execute_module._live_groups
 
 
+def test_after_kill_all_and_later_a_new_command_is_killed_as_it_starts(monkeypatch):
+    # A cancel that comes before the run's next test starts: that test must not run.
+    monkeypatch.setattr(execute_module, "_stopping", False)
+    kill_all(and_later=True)
+    started = time.monotonic()
+    outcome = execute(["sleep", "60"], env={}, cwd="/", limits=Limits(), timeout=120)
+    assert outcome.exit_code != 0
+    assert time.monotonic() - started < 30  # long before the command's 60 s
+    assert not execute_module._live_groups
+
+
 def test_empty_run_cgroups_left_an_hour_ago_are_swept(tmp_path, monkeypatch):
     # A process that died without cleaning up left them; rmdir spares a cgroup in use (here:
     # a directory with a file in it stands for one holding a process).
