@@ -59,7 +59,11 @@ def code_steps(
 
     with ThreadPoolExecutor(max(1, limit), thread_name_prefix="greenpatch-step") as pool:
         futures = [pool.submit(one, n, s) for n, s in enumerate(steps, 1)]
-        outcomes = [f.result() for f in futures]  # re-raises budget / cancel errors
+        try:
+            outcomes = [f.result() for f in futures]  # re-raises budget / cancel errors
+        except KeyboardInterrupt:  # Ctrl-C: the steps still at work stop now, not when done
+            gateway.cancel.set()
+            raise
     return merge(outcomes, copy)
 
 

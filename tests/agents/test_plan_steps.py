@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from greenpatch.agents import plan_steps
+from greenpatch.agents import coder, plan_steps
+from greenpatch.agents.gateway import Gateway
 from greenpatch.agents.loop import Run, run_task
 from greenpatch.agents.providers import ScriptedReplies
 from greenpatch.agents.roles import Plan, PlanStep
@@ -105,6 +106,25 @@ def test_with_a_limit_of_one_the_steps_take_turns(greetings: Path) -> None:
     _, seen = run_plan(greetings, script("serial", sleep=0.2), parallel=1)
     (_, a_done), (b_start, _) = sorted(spans(seen).values())
     assert a_done <= b_start
+
+
+def test_ctrl_c_while_steps_run_stops_the_steps_still_at_work(greetings: Path) -> None:
+    # The bye step's model thinks for a minute; Ctrl-C comes while the loop waits for it.
+    gateway = Gateway.for_run(Settings(models=ModelSettings(default=script("ctrl-c", 60))))
+    copy = WorkingCopy(greetings, {})
+
+    def brief_for(step: PlanStep) -> coder.Brief:
+        if "hello" in step.goal:
+            raise KeyboardInterrupt  # what f.result() raises in the waiting thread on Ctrl-C
+        return coder.Brief(step.goal, (), (("greet/bye.py", "def bye(): ..."),))
+
+    steps = [PlanStep("Make hello() end with !", ("greet/hello.py",), 1)]
+    steps.append(PlanStep("Make bye() end with !", ("greet/bye.py",), 2))
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        plan_steps.code_steps(gateway, steps, brief_for, copy, limit=2, emit=lambda m: None)
+    assert time.monotonic() - started < 10  # not the minute the bye step would take
+    assert gateway.cancel.is_set() and copy.edits == {}
 
 
 def test_steps_touching_the_same_file_are_not_merged(tmp_path: Path) -> None:
