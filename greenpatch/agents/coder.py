@@ -413,6 +413,8 @@ def _new_source(
     if unit.kind == "assign":
         return assigns.get(unit.name)
     candidates = plain.get(unit.name, [])
+    if not candidates:
+        return _class_with_methods(unit, plain)
     node = definition(unit.source)
     accessor = _accessor(node) if node else ""
     if accessor and (unit.name, accessor) in accessors:
@@ -422,6 +424,40 @@ def _new_source(
     arity = _arity(node)
     fitting = [c for c in candidates if (d := definition(c)) and _arity(d) == arity]
     return fitting[-1] if fitting else None
+
+
+def _class_with_methods(unit: CodeUnit, plain: dict[str, list[str]]) -> str | None:
+    """A shown class with the methods the reply gave back on their own, at the top level:
+    shown a class, the 1.5B model answered with just the method it meant to change
+    (bugfix/inventory). Each replaces the class's method of that name and as many
+    parameters; its decorators are kept when the reply dropped them. None when the reply
+    gives none of the class's methods."""
+    source = textwrap.dedent(unit.source)
+    try:
+        node = ast.parse(source).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    if not isinstance(node, ast.ClassDef):
+        return None
+    lines = source.splitlines(keepends=True)
+    replaced = False
+    members = [m for m in node.body if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)]
+    for member in sorted(members, key=lambda m: m.lineno, reverse=True):
+        fitting = [
+            c
+            for c in plain.get(member.name, [])
+            if (d := definition(c)) is not None and _arity(d) == _arity(member)
+        ]
+        if not fitting or _accessor(member):
+            continue
+        start = min([member.lineno, *(d.lineno for d in member.decorator_list)])
+        first = lines[member.lineno - 1]
+        new = textwrap.dedent(fitting[-1]).rstrip() + "\n"
+        if not _decorators(new):
+            new = textwrap.dedent("".join(lines[start - 1 : member.lineno - 1])) + new
+        lines[start - 1 : member.end_lineno] = [textwrap.indent(new, first[: -len(first.lstrip())])]
+        replaced = True
+    return "".join(lines) if replaced else None
 
 
 def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -514,7 +550,7 @@ def _add_helpers(
     helpers = [
         src
         for name, src in new_defs.items()
-        if name not in defined and not name.lower().startswith("test")
+        if name not in defined and not name.lower().startswith("test") and not _is_method(src)
     ]
     # Constants the new functions read, and those that these read in turn.
     read = _free_names([new_defs.get(u.name, "") for u in units] + helpers)
@@ -536,6 +572,14 @@ def _add_helpers(
     block += "".join(c.rstrip() + "\n" for c in constants) + "\n\n" * bool(constants)
     lines[first.start - 1 : first.start - 1] = [block]
     return "".join(lines)
+
+
+def _is_method(source: str) -> bool:
+    """A def whose first parameter is `self` or `cls`: a method given without its class,
+    never a module-level helper."""
+    node = definition(source)
+    params = [*node.args.posonlyargs, *node.args.args] if node else []
+    return bool(params) and params[0].arg in ("self", "cls")
 
 
 def _free_names(sources: Sequence[str]) -> set[str]:

@@ -552,6 +552,31 @@ class Cart:
     assert "def mean(xs):" in change.new_text
 
 
+def test_a_shown_class_takes_the_methods_given_back_on_their_own() -> None:
+    # As the 1.5B model answered when shown a whole class (bugfix benchmark, inventory): the
+    # one method it changed, at the top level.
+    cart = unit_named("shop/cart.py", SOURCE, "Cart")
+    assert cart is not None
+    reply = "```python\ndef total(self, prices):\n    return round(sum(prices), 2)\n```"
+    [change] = splice_units(reply, [cart], {"shop/cart.py": SOURCE}.get)
+    assert change.new_text == SOURCE.replace(
+        "        return sum(prices)\n", "        return round(sum(prices), 2)\n"
+    )
+    # The method without its decorator: the class's @staticmethod stays.
+    [change] = splice_units(
+        "```python\ndef tax(amount):\n    return amount * 0.25\n```",
+        [cart],
+        {"shop/cart.py": SOURCE}.get,
+    )
+    assert "    @staticmethod\n    def tax(amount):\n        return amount * 0.25\n" in (
+        change.new_text or ""
+    )
+    # Another name, or the name with another number of parameters: no method of the class.
+    for other in ("def other(self, prices):", "def total(self):"):
+        with pytest.raises(FormatError, match="defines none of the functions shown"):
+            splice_units(f"```python\n{other}\n    return 0\n```", [cart], FILES.get)
+
+
 def test_a_fix_that_runs_on_is_capped_and_its_complete_code_taken() -> None:
     # As the 1.5B model answered on the bugfix benchmark (envconfig): the function, then
     # the failing test again and again until its tokens ran out.
